@@ -1,0 +1,51 @@
+import formBody from '@fastify/formbody';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import type { UpgradeDefaults } from '../config/settings';
+import type { Logger } from '../observability/logger';
+import type { DeviceRegistry } from '../storage/device-registry';
+import { registerDeviceRoutes } from './routes/devices';
+import { registerHealthRoutes } from './routes/health';
+import { registerOtaRoutes } from './routes/ota';
+import { UpgradeService } from './upgrade-service';
+
+export interface ApiDependencies {
+  temporal: Client;
+  taskQueue: string;
+  registry: DeviceRegistry;
+  defaults: UpgradeDefaults;
+  logger: Logger;
+}
+
+/** Largest request body accepted, in bytes: requests are a few small fields. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Builds the HTTP API without listening, so tests can inject requests or listen on a free port. */
+export function buildApiServer(deps: ApiDependencies): FastifyInstance {
+  const app = Fastify({
+    // Fastify's logger type is narrower than pino's; the instance is a pino logger either way.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: MAX_BODY_BYTES,
+  });
+  app.register(formBody, { bodyLimit: MAX_BODY_BYTES });
+
+  // Parser errors (malformed JSON, oversized bodies, unsupported media types) keep Fastify's status code
+  // but get the same body shape as validation errors; anything else is a 500 logged with its request.
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      return reply.code(status).send({ error: 'invalid request', message: error.message });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ error: 'internal error', message: 'the request failed; see the API log for details' });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'not found', message: `no route for ${request.method} ${request.url.split('?')[0]}` }),
+  );
+
+  const upgrades = new UpgradeService(deps.temporal, deps.taskQueue);
+  registerHealthRoutes(app);
+  registerOtaRoutes(app, { upgrades, registry: deps.registry, defaults: deps.defaults });
+  registerDeviceRoutes(app, { registry: deps.registry });
+  return app;
+}

@@ -1,0 +1,41 @@
+import type { FastifyReply } from 'fastify';
+import type { z } from 'zod';
+
+/** One invalid field of a request: `field` is a dotted path such as `options.maxAttempts`. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** Turns zod issues into field problems, naming unknown fields one by one. */
+export function fieldProblems(issues: readonly z.core.$ZodIssue[], prefix = ''): FieldProblem[] {
+  return issues.flatMap((issue) => {
+    const base = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ field: base ? `${base}.${key}` : key, message: `unknown field '${key}'` }));
+    }
+    return [{ field: base || 'body', message: issue.message }];
+  });
+}
+
+/** Sends 400 with every invalid field named, in the message and as a list. */
+export function replyInvalid(reply: FastifyReply, problems: FieldProblem[]): FastifyReply {
+  return reply.code(400).send({
+    error: 'invalid request',
+    message: problems.map((problem) => `${problem.field}: ${problem.message}`).join('; '),
+    fields: problems,
+  });
+}
+
+/** Parses with a schema, or sends 400 and returns undefined. */
+export function parseOrReply<T extends z.ZodType>(
+  reply: FastifyReply,
+  schema: T,
+  value: unknown,
+  prefix = '',
+): z.infer<T> | undefined {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  replyInvalid(reply, fieldProblems(parsed.error.issues, prefix));
+  return undefined;
+}

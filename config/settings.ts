@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { booleanSchema, millisecondsSchema, parseEnv, portSchema } from './env';
+
+type Env = Record<string, string | undefined>;
+
+/** Where the Temporal frontend is and how to reach it securely. */
+export function loadTemporalSettings(env: Env = process.env) {
+  const settings = parseEnv(
+    {
+      TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+      TEMPORAL_NAMESPACE: z.string().default('default'),
+      TEMPORAL_TASK_QUEUE: z.string().default('ota-upgrades'),
+      TEMPORAL_TLS: booleanSchema.default(false),
+      TEMPORAL_TLS_CERT_PATH: z.string().optional(),
+      TEMPORAL_TLS_KEY_PATH: z.string().optional(),
+      TEMPORAL_TLS_CA_PATH: z.string().optional(),
+      TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+      TEMPORAL_API_KEY: z.string().optional(),
+    },
+    env,
+  );
+  return {
+    address: settings.TEMPORAL_ADDRESS,
+    namespace: settings.TEMPORAL_NAMESPACE,
+    taskQueue: settings.TEMPORAL_TASK_QUEUE,
+    tls: settings.TEMPORAL_TLS || settings.TEMPORAL_TLS_CERT_PATH !== undefined || settings.TEMPORAL_API_KEY !== undefined,
+    tlsCertPath: settings.TEMPORAL_TLS_CERT_PATH,
+    tlsKeyPath: settings.TEMPORAL_TLS_KEY_PATH,
+    tlsCaPath: settings.TEMPORAL_TLS_CA_PATH,
+    tlsServerName: settings.TEMPORAL_TLS_SERVER_NAME,
+    apiKey: settings.TEMPORAL_API_KEY,
+  };
+}
+export type TemporalSettings = ReturnType<typeof loadTemporalSettings>;
+
+/** The MongoDB (or MongoDB-compatible) server that holds the device registry. */
+export function loadMongoSettings(env: Env = process.env) {
+  const settings = parseEnv(
+    {
+      MONGO_URL: z
+        .string()
+        .regex(/^mongodb(\+srv)?:\/\//, { error: "must start with 'mongodb://' or 'mongodb+srv://'" })
+        .default('mongodb://127.0.0.1:27017'),
+      MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, { error: 'must be a MongoDB database name' }).default('ota'),
+    },
+    env,
+  );
+  return { url: settings.MONGO_URL, database: settings.MONGO_DB };
+}
+export type MongoSettings = ReturnType<typeof loadMongoSettings>;
+
+/** The MQTT broker the devices use. */
+export function loadMqttSettings(env: Env = process.env) {
+  const settings = parseEnv(
+    {
+      MQTT_URL: z
+        .string()
+        .regex(/^(mqtts?|wss?|tcp|ssl):\/\//, { error: "must start with 'mqtt://', 'mqtts://', 'ws://' or 'wss://'" })
+        .default('mqtt://127.0.0.1:1883'),
+      MQTT_USERNAME: z.string().optional(),
+      MQTT_PASSWORD: z.string().optional(),
+      MQTT_CLIENT_ID_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('ota-engine'),
+    },
+    env,
+  );
+  return {
+    url: settings.MQTT_URL,
+    username: settings.MQTT_USERNAME,
+    password: settings.MQTT_PASSWORD,
+    clientIdPrefix: settings.MQTT_CLIENT_ID_PREFIX,
+  };
+}
+export type MqttSettings = ReturnType<typeof loadMqttSettings>;
+
+/** Where the HTTP API listens. */
+export function loadHttpSettings(env: Env = process.env) {
+  const settings = parseEnv(
+    {
+      HTTP_HOST: z.string().default('127.0.0.1'),
+      HTTP_PORT: portSchema.default(3000),
+    },
+    env,
+  );
+  return { host: settings.HTTP_HOST, port: settings.HTTP_PORT };
+}
+export type HttpSettings = ReturnType<typeof loadHttpSettings>;
+
+/** Defaults for a device upgrade that a request does not set. */
+export function loadUpgradeDefaults(env: Env = process.env) {
+  const settings = parseEnv(
+    {
+      OTA_COMMAND_TTL_MS: millisecondsSchema.default(10 * 60_000),
+      OTA_STALL_TIMEOUT_MS: millisecondsSchema.default(5 * 60_000),
+      OTA_VERIFY_TIMEOUT_MS: millisecondsSchema.default(10 * 60_000),
+      OTA_ATTEMPT_TIMEOUT_MS: millisecondsSchema.default(60 * 60_000),
+      OTA_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+      OTA_RETRY_INITIAL_BACKOFF_MS: millisecondsSchema.default(30_000),
+    },
+    env,
+  );
+  return {
+    commandTtlMs: settings.OTA_COMMAND_TTL_MS,
+    stallTimeoutMs: settings.OTA_STALL_TIMEOUT_MS,
+    verifyTimeoutMs: settings.OTA_VERIFY_TIMEOUT_MS,
+    attemptTimeoutMs: settings.OTA_ATTEMPT_TIMEOUT_MS,
+    maxAttempts: settings.OTA_MAX_ATTEMPTS,
+    initialBackoffMs: settings.OTA_RETRY_INITIAL_BACKOFF_MS,
+  };
+}
+export type UpgradeDefaults = ReturnType<typeof loadUpgradeDefaults>;
+
+/** Logging settings shared by every process. */
+export function loadLogSettings(env: Env = process.env) {
+  const settings = parseEnv(
+    {
+      LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    },
+    env,
+  );
+  return { level: settings.LOG_LEVEL };
+}
