@@ -1,53 +1,23 @@
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { parseCommandTopic, upgradeWorkflowId } from '../../protocol';
-import type { ActivityDependencies } from '../../activities';
-import {
-  progressReportedSignal,
-  statusReportedSignal,
-  upgradeDevice,
-  upgradeStateQuery,
-} from '../../workflows/upgrade';
+import { upgradeWorkflowId } from '../../protocol';
+import { upgradeDevice, upgradeStateQuery } from '../../workflows/upgrade';
 import type { UpgradeInput } from '../../workflows/upgrade-input';
 import type { UpgradeState } from '../../workflows/upgrade-tracker';
+import { FakeActivityClients, nextMessageId, sendProgress, sendStatus } from '../support/fake-activity-clients';
 import { startTestWorker, waitFor, type RunningWorker } from '../support/worker-harness';
 
 // Workflow tests on the real Temporal dev server. Activities talk to in-memory fakes, and the test sends
 // the signals the bridge would, so each case controls exactly what the workflow sees and when.
 
-interface PublishedCommand {
-  deviceName: string;
-  requestId: string;
-  payload: Record<string, unknown>;
-}
-
-const published: PublishedCommand[] = [];
-const storedStatus = new Map<string, { firmware_ver: string; updatedAt: Date }>();
-let publishFailure: Error | undefined;
-
-const dependencies: ActivityDependencies = {
-  publisher: {
-    async publish(topic, payload) {
-      if (publishFailure) throw publishFailure;
-      const parts = parseCommandTopic(topic);
-      if (!parts) throw new Error(`published to a topic that is not a command: ${topic}`);
-      published.push({ deviceName: parts.deviceName, requestId: parts.requestId, payload: JSON.parse(payload) });
-    },
-  },
-  devices: {
-    async findDevice(ref) {
-      const stored = storedStatus.get(ref.deviceName);
-      return stored ? { device_status: { firmware_ver: stored.firmware_ver }, status_updated_at: stored.updatedAt } : null;
-    },
-  },
-};
+const fakes = new FakeActivityClients();
+const { storedStatus } = fakes;
 
 let harness: RunningWorker;
 let deviceCounter = 0;
-let messageCounter = 0;
 
 beforeAll(async () => {
-  harness = await startTestWorker(dependencies, 'upgrade-workflow');
+  harness = await startTestWorker(fakes.dependencies, 'upgrade-workflow');
 });
 
 afterAll(async () => {
@@ -79,28 +49,12 @@ async function start(upgrade: UpgradeInput): Promise<WorkflowHandle<typeof upgra
   });
 }
 
-function commandsFor(deviceName: string): PublishedCommand[] {
-  return published.filter((command) => command.deviceName === deviceName);
+function commandsFor(deviceName: string) {
+  return fakes.commandsFor(deviceName);
 }
 
-async function waitForCommands(deviceName: string, count: number): Promise<PublishedCommand[]> {
-  return waitFor(`${count} command(s) to ${deviceName}`, () => {
-    const commands = commandsFor(deviceName);
-    return commands.length >= count ? commands : undefined;
-  });
-}
-
-function nextMessageId(): string {
-  messageCounter += 1;
-  return messageCounter.toString(16).padStart(24, '0');
-}
-
-async function sendProgress(handle: WorkflowHandle, value: number, version = '1.1', messageId = nextMessageId()): Promise<void> {
-  await handle.signal(progressReportedSignal, { messageId, version, type: 'firmware', progress: value, desc: 'download', receivedAt: Date.now() });
-}
-
-async function sendStatus(handle: WorkflowHandle, firmwareVer: string): Promise<void> {
-  await handle.signal(statusReportedSignal, { messageId: nextMessageId(), firmwareVer, receivedAt: Date.now() });
+function waitForCommands(deviceName: string, count: number) {
+  return fakes.waitForCommands(deviceName, count);
 }
 
 async function failureState(handle: WorkflowHandle): Promise<{ type: string | undefined; state: UpgradeState }> {
@@ -329,13 +283,13 @@ describe('upgradeDevice workflow', () => {
 
   it('fails attempts whose command cannot be published', async () => {
     const upgrade = input({ retry: { retryableReasons: [] } });
-    publishFailure = ApplicationFailure.nonRetryable('broker rejected the publish', 'PublishRejected');
+    fakes.publishFailure = ApplicationFailure.nonRetryable('broker rejected the publish', 'PublishRejected');
     try {
       const { state } = await failureState(await start(upgrade));
       expect(state.failureReason).toBe('publish_failed');
       expect(state.attempts[0]?.desc).toMatch(/broker rejected the publish|Activity task failed/);
     } finally {
-      publishFailure = undefined;
+      fakes.publishFailure = undefined;
     }
   });
 
