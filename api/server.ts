@@ -30,7 +30,7 @@ export function buildApiServer(deps: ApiDependencies): FastifyInstance {
   app.register(formBody, { bodyLimit: MAX_BODY_BYTES });
 
   // Parser errors (malformed JSON, oversized bodies, unsupported media types) keep Fastify's status code
-  // but get the same body shape as validation errors; anything else is a 500 logged with its request.
+  // and get the same body shape as validation errors. Anything else is a 500, logged with its request.
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode ?? 500;
     if (status < 500) {

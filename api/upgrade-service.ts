@@ -25,7 +25,7 @@ export interface StartedUpgrade {
   runId: string;
 }
 
-/** The latest upgrade of a device as Temporal sees it, with the workflow's own state when known. */
+/** Latest upgrade of a device as Temporal records it, with the workflow's own state when known. */
 export interface UpgradeView {
   workflowId: string;
   runId: string;
@@ -33,7 +33,7 @@ export interface UpgradeView {
   state: UpgradeState | null;
 }
 
-// A query needs a worker to answer; without one the API answers with the status alone after this long.
+// A query needs a running worker. Without one, the API returns the status alone after this long.
 const QUERY_TIMEOUT_MS = 5_000;
 
 /** Starts and reads device upgrade workflows. */
@@ -103,7 +103,7 @@ export class UpgradeService {
     try {
       return await this.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => run.query(upgradeStateQuery));
     } catch {
-      // No worker answered in time, or the workflow closed meanwhile; the caller still gets the status.
+      // No worker replied in time, or the workflow closed meanwhile. The caller still gets the status.
       return null;
     }
   }

@@ -3,7 +3,7 @@ import { booleanSchema, millisecondsSchema, parseEnv, portSchema } from './env';
 
 type Env = Record<string, string | undefined>;
 
-/** Where the Temporal frontend is and how to reach it securely. */
+/** Loads the address of the Temporal frontend and how to reach it securely. */
 export function loadTemporalSettings(env: Env = process.env) {
   const settings = parseEnv(
     {
@@ -33,7 +33,7 @@ export function loadTemporalSettings(env: Env = process.env) {
 }
 export type TemporalSettings = ReturnType<typeof loadTemporalSettings>;
 
-/** The MongoDB (or MongoDB-compatible) server that holds the device registry. */
+/** Loads where the MongoDB (or MongoDB-compatible) server of the device registry is. */
 export function loadMongoSettings(env: Env = process.env) {
   const settings = parseEnv(
     {
@@ -49,7 +49,7 @@ export function loadMongoSettings(env: Env = process.env) {
 }
 export type MongoSettings = ReturnType<typeof loadMongoSettings>;
 
-/** The MQTT broker the devices use. */
+/** Loads the address and credentials of the MQTT broker the devices use. */
 export function loadMqttSettings(env: Env = process.env) {
   const settings = parseEnv(
     {
@@ -72,7 +72,7 @@ export function loadMqttSettings(env: Env = process.env) {
 }
 export type MqttSettings = ReturnType<typeof loadMqttSettings>;
 
-/** Where the HTTP API listens. */
+/** Loads the address the HTTP API listens on. */
 export function loadHttpSettings(env: Env = process.env) {
   const settings = parseEnv(
     {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { deviceNameSchema, otaUpgradePayloadSchema, productNameSchema } from '../protocol';
 
-/** Why an attempt, and so possibly the whole upgrade, failed. */
+/** Reason an attempt, and so possibly the whole upgrade, failed. */
 export const FailureReason = {
   /** The device reported progress -1. */
   DOWNLOAD_ERROR: 'download_error',
@@ -25,7 +25,7 @@ export const FailureReason = {
 export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
 export const failureReasonSchema = z.enum(Object.values(FailureReason) as [FailureReason, ...FailureReason[]]);
 
-/** Failure reasons retried unless a request says otherwise. An install error or a version mismatch
+/** Failure reasons retried unless a request sets others. An install error or a version mismatch
  *  points at the package or the device, where sending the same command again rarely helps. */
 export const DEFAULT_RETRYABLE_REASONS: readonly FailureReason[] = [
   FailureReason.DOWNLOAD_ERROR,
@@ -73,7 +73,7 @@ export const upgradeInputSchema = z.strictObject({
   retry: retryPolicySchema,
   /** When true, a device whose stored firmware_ver already equals the target is skipped. */
   skipIfInstalled: z.boolean(),
-  /** Workflow id of the campaign this upgrade belongs to, which is told the outcome. */
+  /** Workflow id of the campaign this upgrade belongs to, which receives the outcome. */
   campaignWorkflowId: z.string().min(1).max(200).optional(),
 });
 export type UpgradeInput = z.infer<typeof upgradeInputSchema>;

@@ -1,7 +1,7 @@
 import { ProgressCode } from '../protocol/messages';
 import { FailureReason } from './upgrade-input';
 
-/** Where a device upgrade stands. The last four are terminal. */
+/** Phase of a device upgrade. The last four are terminal. */
 export type UpgradePhase =
   | 'publishing'
   | 'downloading'
@@ -43,7 +43,7 @@ export interface AttemptRecord {
   desc: string | null;
 }
 
-/** What the state query returns. It never changes once the phase is terminal. */
+/** Upgrade state as the state query returns it. It never changes once the phase is terminal. */
 export interface UpgradeState {
   productName: string;
   deviceName: string;
@@ -58,7 +58,7 @@ export interface UpgradeState {
   maxAttempts: number;
   attempts: AttemptRecord[];
   failureReason: FailureReason | null;
-  /** Why a skipped upgrade was skipped. */
+  /** Reason for skipping the upgrade, such as already_installed. */
   skipReason: string | null;
   /** Latest firmware_ver the device reported while this upgrade ran. */
   reportedVersion: string | null;
@@ -69,7 +69,7 @@ export interface UpgradeState {
   endedAt: number | null;
 }
 
-/** What applying one report did, for logging and tests. */
+/** Effect of applying one report, for logging and tests. */
 export type ReportEffect =
   | 'progressed'
   | 'download_complete'
@@ -151,7 +151,7 @@ export class UpgradeTracker {
     return this.lastProgressTime ?? attempt?.publishedAt ?? attempt?.startedAt ?? this.state.startedAt;
   }
 
-  /** A copy of the state, safe to hand to a query or a log. */
+  /** Returns a copy of the state, safe to hand to a query or a log. */
   snapshot(): UpgradeState {
     return { ...this.state, attempts: this.state.attempts.map((attempt) => ({ ...attempt })) };
   }

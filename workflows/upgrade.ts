@@ -163,9 +163,9 @@ async function runAttempt(input: UpgradeInput, tracker: UpgradeTracker, publishS
   tracker.markPublished(Date.now());
   publishState(tracker);
 
-  // Downloading: wake on a phase change, or when the stall timeout or the attempt deadline passes. The
-  // timer is not restarted on each report; when it fires early because progress arrived meanwhile,
-  // the loop waits again for the rest of the stall window.
+  // Downloading: wake on a phase change, or when the stall timeout or the attempt deadline passes.
+  // Reports do not restart the timer, which saves two history events per report. When the timer fires
+  // after progress arrived meanwhile, the loop waits again for the rest of the stall window.
   while (tracker.phase === 'downloading' || tracker.phase === 'publishing') {
     const now = Date.now();
     const stallAt = tracker.lastProgressAt() + input.timeouts.stallMs;

@@ -1,0 +1,47 @@
+import { Client, Connection } from '@temporalio/client';
+import type { HttpSettings, MongoSettings, TemporalSettings, UpgradeDefaults } from '../config/settings';
+import type { Logger } from '../observability/logger';
+import { DeviceRegistry } from '../storage/device-registry';
+import { connectMongo } from '../storage/mongo';
+import { temporalConnectionOptions } from '../temporal/connection-options';
+import { buildApiServer } from './server';
+
+export interface ApiService {
+  /** Base URL the API listens on, such as http://127.0.0.1:3000. */
+  readonly url: string;
+  /** Stops taking connections, lets requests in progress finish, then closes the clients. */
+  stop(): Promise<void>;
+}
+
+/** Connects to MongoDB and Temporal and serves the HTTP API until stopped. */
+export async function startApiService(options: {
+  http: HttpSettings;
+  temporal: TemporalSettings;
+  mongo: MongoSettings;
+  defaults: UpgradeDefaults;
+  logger: Logger;
+}): Promise<ApiService> {
+  const { logger, temporal } = options;
+  const mongo = await connectMongo(options.mongo, logger);
+  const registry = new DeviceRegistry(mongo.db);
+  await registry.ensureIndexes();
+  const connection = await Connection.connect(temporalConnectionOptions(temporal));
+  const client = new Client({ connection, namespace: temporal.namespace });
+
+  const app = buildApiServer({ temporal: client, taskQueue: temporal.taskQueue, registry, defaults: options.defaults, logger });
+  await app.listen({ host: options.http.host, port: options.http.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.http.port;
+  const url = `http://${options.http.host}:${port}`;
+  logger.info({ url }, 'API started');
+
+  return {
+    url,
+    async stop() {
+      await app.close();
+      await connection.close();
+      await mongo.client.close();
+      logger.info('API stopped');
+    },
+  };
+}
