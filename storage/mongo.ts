@@ -12,6 +12,9 @@ export async function connectMongo(settings: MongoSettings, logger: Logger): Pro
   const client = new MongoClient(settings.url, {
     appName: 'ota-campaign-engine',
     serverSelectionTimeoutMS: 10_000,
+    // Without a socket timeout a request to a frozen server waits forever. The slowest single operation
+    // here, a page of 1,000 targets on FerretDB with 100,000 documents, takes a few seconds.
+    socketTimeoutMS: 60_000,
     // FerretDB and a single MongoDB node both accept majority write concern; it keeps acknowledged
     // writes on a replica set from being rolled back.
     writeConcern: { w: 'majority' },
