@@ -24,12 +24,21 @@ const RETRY_DELAYS_MS = [200, 500, 1000, 2000, 5000];
  * because MongoDB or Temporal is unavailable is retried here, holding back the rest, until it succeeds
  * or the bridge stops; the broker then redelivers it to the next session.
  */
-export async function startBridge(client: MqttClient, handler: ReportHandler, logger: Logger): Promise<Bridge> {
+export async function startBridge(
+  client: MqttClient,
+  handler: ReportHandler,
+  logger: Logger,
+  topicFilters: readonly string[] = REPORT_TOPIC_FILTERS,
+): Promise<Bridge> {
   const counts: BridgeCounts = {
     rejected_topic: 0,
     rejected_oversized: 0,
     rejected_json: 0,
     rejected_payload: 0,
+    ignored_late: 0,
+    coalesced: 0,
+    rate_limited: 0,
+    signal_rejected: 0,
     stored_no_upgrade: 0,
     signalled: 0,
     retried_errors: 0,
@@ -66,11 +75,11 @@ export async function startBridge(client: MqttClient, handler: ReportHandler, lo
     );
   };
 
-  const granted = await client.subscribeAsync(REPORT_TOPIC_FILTERS.map((topic) => topic), { qos: 1 });
+  const granted = await client.subscribeAsync([...topicFilters], { qos: 1 });
   for (const grant of granted) {
     if (grant.qos !== 1) throw new Error(`broker granted QoS ${grant.qos} instead of 1 for '${grant.topic}'`);
   }
-  logger.info({ topics: REPORT_TOPIC_FILTERS }, 'bridge subscribed');
+  logger.info({ topics: topicFilters }, 'bridge subscribed');
 
   return {
     counts: () => ({ ...counts }),

@@ -1,4 +1,4 @@
-import { loadMongoSettings, loadMqttSettings, loadTemporalSettings } from '../config/settings';
+import { loadBridgeSettings, loadMongoSettings, loadMqttSettings, loadTemporalSettings } from '../config/settings';
 import { runMain, waitForShutdownSignal } from '../lifecycle/shutdown-signal';
 import { createLogger } from '../observability/logger';
 import { startBridgeService } from './bridge-service';
@@ -11,6 +11,7 @@ async function main(): Promise<void> {
     temporal: loadTemporalSettings(),
     mongo: loadMongoSettings(),
     mqtt: loadMqttSettings(),
+    bridge: loadBridgeSettings(),
     logger,
   });
   await waitForShutdownSignal(logger);

@@ -1,6 +1,9 @@
 import { parseReportTopic, progressReportSchema, ReportKind, statusReportSchema, MAX_REPORT_PAYLOAD_BYTES } from '../protocol';
-import type { DeviceRegistry } from '../storage/device-registry';
+import { LogThrottle } from './log-throttle';
+import type { RegistryWriteBuffer } from './registry-write-buffer';
 import type { Logger } from '../observability/logger';
+import type { DeviceRef } from '../protocol';
+import type { ProgressSignal } from '../workflows/upgrade-tracker';
 import type { SignalResult, UpgradeSignaller } from './upgrade-signaller';
 
 /** What became of one MQTT message. */
@@ -9,20 +12,30 @@ export type ReportOutcome =
   | 'rejected_oversized'
   | 'rejected_json'
   | 'rejected_payload'
+  | 'ignored_late'
+  | 'coalesced'
+  | 'rate_limited'
+  | 'signal_rejected'
   | 'stored_no_upgrade'
   | 'signalled';
 
 /**
- * Handles one report from a device: validates topic and payload, stores the device's latest status or
- * progress, and forwards it to the device's running upgrade. Invalid input is logged and counted, never
- * thrown, so one bad message cannot stop the bridge. Storage and Temporal errors are thrown to the caller,
+ * Handles one report from a device: validates topic and payload, queues the device's latest status or
+ * progress for the registry, and forwards the report to the device's running upgrade. A repeated or late
+ * report (by its message id) is dropped before it reaches either. Invalid input is logged and counted,
+ * never thrown, so one bad message cannot stop the bridge. Temporal errors are thrown to the caller,
  * which retries them.
  */
 export class ReportHandler {
+  private readonly throttle = new LogThrottle();
+
   constructor(
     private readonly deps: {
-      registry: Pick<DeviceRegistry, 'recordProgress' | 'recordStatus'>;
-      signaller: Pick<UpgradeSignaller, 'signalProgress' | 'signalStatus'>;
+      registry: Pick<RegistryWriteBuffer, 'addProgress' | 'addStatus' | 'waitForCapacity'>;
+      signaller: {
+        signalProgress(ref: DeviceRef, signal: ProgressSignal): Promise<SignalResult | 'coalesced'>;
+        signalStatus: UpgradeSignaller['signalStatus'];
+      };
       logger: Logger;
     },
   ) {}
@@ -42,16 +55,17 @@ export class ReportHandler {
       return this.reject('rejected_json', topic, 'payload is not JSON');
     }
 
-    let result: SignalResult;
+    let result: SignalResult | 'coalesced';
+    await this.deps.registry.waitForCapacity();
     if (kind === ReportKind.OTA_PROGRESS) {
       const report = progressReportSchema.safeParse(body);
       if (!report.success) return this.reject('rejected_payload', topic, describeIssues(report.error.issues));
-      await this.deps.registry.recordProgress(ref, report.data, messageId, receivedAt);
+      if (!this.deps.registry.addProgress(ref, report.data, messageId, receivedAt)) return 'ignored_late';
       result = await this.deps.signaller.signalProgress(ref, { messageId, ...report.data, receivedAt: receivedAt.getTime() });
     } else {
       const report = statusReportSchema.safeParse(body);
       if (!report.success) return this.reject('rejected_payload', topic, describeIssues(report.error.issues));
-      await this.deps.registry.recordStatus(ref, report.data, receivedAt);
+      if (!this.deps.registry.addStatus(ref, report.data, messageId, receivedAt)) return 'ignored_late';
       const firmwareVer = report.data.firmware_ver;
       result = await this.deps.signaller.signalStatus(ref, {
         messageId,
@@ -59,12 +73,22 @@ export class ReportHandler {
         receivedAt: receivedAt.getTime(),
       });
     }
-    return result === 'signalled' ? 'signalled' : 'stored_no_upgrade';
+    switch (result) {
+      case 'coalesced':
+      case 'rate_limited':
+      case 'signalled':
+        return result;
+      case 'rejected':
+        return 'signal_rejected';
+      case 'no_running_upgrade':
+        return 'stored_no_upgrade';
+    }
   }
 
   private reject(outcome: ReportOutcome, topic: string, reason: string): ReportOutcome {
-    // The topic is cut so that a flood of long garbage topics cannot flood the log as well.
-    this.deps.logger.warn({ outcome, topic: topic.slice(0, 200), reason }, 'rejected MQTT message');
+    // Lines are throttled per kind of rejection and topics cut, so a flood of garbage cannot flood the log.
+    const { log, suppressed } = this.throttle.take(outcome);
+    if (log) this.deps.logger.warn({ outcome, topic: topic.slice(0, 200), reason, suppressed }, 'rejected MQTT message');
     return outcome;
   }
 }

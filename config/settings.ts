@@ -119,3 +119,24 @@ export function loadLogSettings(env: Env = process.env) {
   );
   return { level: settings.LOG_LEVEL };
 }
+
+/** Loads how the bridge consumes reports: MQTT connections, their shared subscription, signal pacing. */
+export function loadBridgeSettings(env: Env = process.env) {
+  const settings = parseEnv(
+    {
+      BRIDGE_CONNECTIONS: z.coerce.number().int().min(1).max(64).default(1),
+      BRIDGE_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1 to 64 letters, digits, _ or -' }).default('ota-bridge'),
+      BRIDGE_SHARED_SUBSCRIPTION: booleanSchema.optional(),
+      BRIDGE_PROGRESS_SIGNAL_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+    },
+    env,
+  );
+  return {
+    connections: settings.BRIDGE_CONNECTIONS,
+    shareGroup: settings.BRIDGE_SHARE_GROUP,
+    // Several connections must share one subscription, or each would receive every report.
+    sharedSubscription: settings.BRIDGE_SHARED_SUBSCRIPTION ?? settings.BRIDGE_CONNECTIONS > 1,
+    progressSignalIntervalMs: settings.BRIDGE_PROGRESS_SIGNAL_INTERVAL_MS,
+  };
+}
+export type BridgeSettings = ReturnType<typeof loadBridgeSettings>;

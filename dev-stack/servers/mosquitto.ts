@@ -83,6 +83,9 @@ export async function startMosquittoServer(options: MosquittoServerOptions): Pro
   };
 }
 
+/** QoS 1 messages Mosquitto keeps queued per client before it drops new ones. */
+export const MAX_QUEUED_MESSAGES = 1_000_000;
+
 /** Returns the text of mosquitto.conf; options are described in mosquitto.conf(5) of Mosquitto 2.0. */
 export function renderConfig(dataDir: string, port: number, options: MosquittoServerOptions): string {
   const allowAnonymous = options.allowAnonymous ?? options.passwordFile === undefined;
@@ -96,6 +99,9 @@ export function renderConfig(dataDir: string, port: number, options: MosquittoSe
     `user ${os.userInfo().username}`,
     'log_dest stderr',
     'log_timestamp_format %Y-%m-%dT%H:%M:%S',
+    // Mosquitto queues at most 1,000 QoS 1 messages per offline or busy client by default and drops the
+    // rest, so a burst of device reports larger than that would lose reports on their way to the bridge.
+    `max_queued_messages ${MAX_QUEUED_MESSAGES}`,
   ];
   if (options.persistence === true) {
     lines.push('persistence true', `persistence_location ${checkConfigValue(dataDir)}/`, 'persistence_file mosquitto.db');

@@ -55,7 +55,13 @@ export async function startEngine(label: string): Promise<RunningEngine> {
   const logger = pino({ level: process.env.OTA_TEST_LOG_LEVEL ?? 'error', base: { test: label } });
 
   const worker = await startWorkerService({ temporal, mongo, mqtt, logger: logger.child({ service: 'worker' }), tuning: { shutdownGraceTime: '1s' } });
-  const bridge = await startBridgeService({ temporal, mongo, mqtt, logger: logger.child({ service: 'bridge' }) });
+  const bridge = await startBridgeService({
+    temporal,
+    mongo,
+    mqtt,
+    bridge: { connections: 4, sharedSubscription: true, shareGroup: `bridge-${id}`, progressSignalIntervalMs: 1_000 },
+    logger: logger.child({ service: 'bridge' }),
+  });
   const api = await startApiService({
     http: { host: '127.0.0.1', port: 0 },
     temporal,

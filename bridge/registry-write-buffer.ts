@@ -1,0 +1,206 @@
+import { deviceKey, type DeviceRef, type ProgressReport, type StatusReport } from '../protocol';
+import type { Logger } from '../observability/logger';
+import type { DeviceReportEntry } from '../storage/device-registry';
+
+export interface RegistryWriter {
+  recordReports(entries: readonly DeviceReportEntry[]): Promise<void>;
+}
+
+export interface RegistryWriteBufferOptions {
+  /** Longest time a report waits before it is written, in milliseconds. */
+  flushIntervalMs: number;
+  /** Devices with pending reports that start a flush at once. */
+  flushSize: number;
+  /** Devices with pending reports at which `waitForCapacity` holds reports back. */
+  maxPendingDevices: number;
+  /** Devices whose last written message id is remembered to drop late reports; oldest are forgotten first. */
+  rememberedDevices: number;
+}
+
+export const DEFAULT_WRITE_BUFFER_OPTIONS: RegistryWriteBufferOptions = {
+  flushIntervalMs: 200,
+  flushSize: 200,
+  maxPendingDevices: 20_000,
+  rememberedDevices: 200_000,
+};
+
+interface PendingEntry {
+  ref: DeviceRef;
+  progress?: { report: ProgressReport; messageId: string; receivedAt: Date };
+  status?: { fields: StatusReport; messageId: string; receivedAt: Date };
+}
+
+const RETRY_DELAYS_MS = [200, 500, 1_000, 2_000, 5_000];
+
+/**
+ * Write-behind buffer for the device registry. Each MongoDB write costs more as the collection grows
+ * (on FerretDB v1.24.2: 168 ms per update at 50,000 devices), so reports are coalesced per device and
+ * written in batches: a device that reports six progress steps within one interval costs one statement.
+ *
+ * Reports can arrive out of order, for example through several bridge connections. Message ids are
+ * BSON ObjectIds, which grow with the device's clock and a per-process counter, so a report whose id is
+ * not newer than the last one pending or written for the device is a late one and is dropped, unless
+ * it is more than a minute older: then the device's clock went back, and its reports are new after all.
+ *
+ * NOTE: reports still pending when the process is killed are lost from the registry. Their signals have
+ * reached the workflows already, and devices report their status again when they reconnect.
+ */
+export class RegistryWriteBuffer {
+  private pending = new Map<string, PendingEntry>();
+  private readonly lastWritten = new Map<string, { progress?: string; status?: string }>();
+  private flushing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private capacityWaiters: (() => void)[] = [];
+  private stopped = false;
+  private writtenCount = 0;
+  private droppedLateCount = 0;
+
+  constructor(
+    private readonly writer: RegistryWriter,
+    private readonly logger: Logger,
+    private readonly options: RegistryWriteBufferOptions = DEFAULT_WRITE_BUFFER_OPTIONS,
+  ) {}
+
+  /** Statements written and late reports dropped so far. */
+  counts(): { written: number; droppedLate: number; pendingDevices: number } {
+    return { written: this.writtenCount, droppedLate: this.droppedLateCount, pendingDevices: this.pending.size };
+  }
+
+  /** Queues a progress report; returns false when it is older than one already queued or written. */
+  addProgress(ref: DeviceRef, report: ProgressReport, messageId: string, receivedAt: Date): boolean {
+    const key = deviceKey(ref);
+    const entry = this.entryFor(key, ref);
+    // A pending id is the latest accepted one: newer than the written one, or after a clock reset.
+    const newest = entry.progress?.messageId ?? this.lastWritten.get(key)?.progress;
+    if (isLate(messageId, newest)) {
+      this.droppedLateCount += 1;
+      return false;
+    }
+    entry.progress = { report, messageId, receivedAt };
+    this.scheduleFlush();
+    return true;
+  }
+
+  /** Queues a status report, merged field by field over the fields of older pending reports. */
+  addStatus(ref: DeviceRef, fields: StatusReport, messageId: string, receivedAt: Date): boolean {
+    const key = deviceKey(ref);
+    const entry = this.entryFor(key, ref);
+    const newest = entry.status?.messageId ?? this.lastWritten.get(key)?.status;
+    if (isLate(messageId, newest)) {
+      this.droppedLateCount += 1;
+      return false;
+    }
+    entry.status = { fields: { ...entry.status?.fields, ...fields }, messageId, receivedAt };
+    this.scheduleFlush();
+    return true;
+  }
+
+  /** Resolves once fewer devices are pending than the limit, so a slow database slows the bridge down. */
+  async waitForCapacity(): Promise<void> {
+    while (this.pending.size >= this.options.maxPendingDevices && !this.stopped) {
+      await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
+    }
+  }
+
+  /** Writes everything pending and stops the timer; later reports are written by explicit flushes only. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+    this.releaseWaiters();
+  }
+
+  /** Writes what is pending now, after any flush in progress; retries until it succeeds unless stopped. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.pending.size === 0) return;
+    this.flushing = this.writePending().finally(() => {
+      this.flushing = undefined;
+    });
+    await this.flushing;
+  }
+
+  private entryFor(key: string, ref: DeviceRef): PendingEntry {
+    let entry = this.pending.get(key);
+    if (!entry) {
+      entry = { ref };
+      this.pending.set(key, entry);
+    }
+    return entry;
+  }
+
+  private scheduleFlush(): void {
+    if (this.pending.size >= this.options.flushSize) {
+      void this.flush();
+      return;
+    }
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.options.flushIntervalMs);
+  }
+
+  private async writePending(): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    const entries: DeviceReportEntry[] = [...batch.values()].map((entry) => ({
+      ref: entry.ref,
+      ...(entry.progress ? { progress: entry.progress } : {}),
+      ...(entry.status ? { status: { fields: entry.status.fields, receivedAt: entry.status.receivedAt } } : {}),
+    }));
+
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.writer.recordReports(entries);
+        break;
+      } catch (error) {
+        if (this.stopped && attempt >= 2) {
+          this.logger.error({ err: error, devices: entries.length }, 'failed to write device reports to the registry; giving up at stop');
+          return;
+        }
+        const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
+        this.logger.error({ err: error, devices: entries.length, attempt: attempt + 1, retryInMs: delay }, 'failed to write device reports to the registry, retrying');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+
+    this.writtenCount += entries.length;
+    for (const [key, entry] of batch) this.remember(key, entry);
+    this.releaseWaiters();
+    if (this.pending.size > 0 && !this.stopped) this.scheduleFlush();
+  }
+
+  private remember(key: string, entry: PendingEntry): void {
+    const previous = this.lastWritten.get(key);
+    // Deleting before setting moves the key to the end, so the map's order is least recently written first.
+    this.lastWritten.delete(key);
+    this.lastWritten.set(key, {
+      progress: entry.progress?.messageId ?? previous?.progress,
+      status: entry.status?.messageId ?? previous?.status,
+    });
+    while (this.lastWritten.size > this.options.rememberedDevices) {
+      const oldest = this.lastWritten.keys().next().value;
+      if (oldest === undefined) break;
+      this.lastWritten.delete(oldest);
+    }
+  }
+
+  private releaseWaiters(): void {
+    const waiters = this.capacityWaiters;
+    this.capacityWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+// Reordering on the way to the bridge spans seconds; an id older than this comes from a reset clock.
+const MAX_REORDER_SECONDS = 60;
+
+/** True for a repeated id, or one less than a minute older than `newest`. */
+export function isLate(messageId: string, newest: string | undefined): boolean {
+  if (newest === undefined || messageId > newest) return false;
+  if (messageId === newest) return true;
+  // The first 8 hex digits of an ObjectId are its creation time in seconds.
+  return Number.parseInt(newest.slice(0, 8), 16) - Number.parseInt(messageId.slice(0, 8), 16) <= MAX_REORDER_SECONDS;
+}
