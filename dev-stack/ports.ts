@@ -86,3 +86,39 @@ export async function waitForTcpPort(port: number, options: WaitForTcpPortOption
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${host}:${port} to accept TCP connections; check that the server started and listens on that port`);
 }
+
+/** Error raised when a port that a server must listen on is taken; the message names the setting that moves it. */
+export class PortInUseError extends Error {
+  constructor(
+    readonly port: number,
+    readonly host: string,
+    readonly setting: string,
+  ) {
+    super(
+      `port ${port} on ${host} (${setting}) is already in use, perhaps by another running stack; ` +
+        `stop the process that listens on it (ss -ltnp shows it) or set ${setting} to a free port`,
+    );
+    this.name = 'PortInUseError';
+  }
+}
+
+/**
+ * Binds host:port once and closes it again, and rejects with a PortInUseError naming `setting` when
+ * another socket holds the port. Call it before starting a server, so that a taken port fails fast with
+ * a clear message instead of in the server's own log. The race that findFreePorts describes applies.
+ */
+export async function assertPortFree(port: number, setting: string, host = LOOPBACK_HOST): Promise<void> {
+  const server = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, exclusive: true }, () => resolve());
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new PortInUseError(port, host, setting);
+    throw new Error(`cannot listen on ${host}:${port} (${setting}): ${(error as Error).message}; set ${setting} to another port`);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

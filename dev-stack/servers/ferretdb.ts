@@ -15,6 +15,10 @@ export interface FerretdbServerOptions {
   debugPort?: number;
   /** Time for the server to become ready, in milliseconds. */
   startTimeoutMs?: number;
+  /** Runs the server in its own process group, out of reach of a terminal's Ctrl-C; see ManagedProcessOptions. */
+  detached?: boolean;
+  /** Aborting it during the start stops the server and makes the start reject with a StartAbortedError. */
+  signal?: AbortSignal;
   logger?: Logger;
 }
 
@@ -66,6 +70,8 @@ export async function startFerretdbServer(options: FerretdbServerOptions): Promi
     env: withoutFerretdbVariables(process.env),
     probeReady: () => pingMongo(port, url),
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
+    detached: options.detached,
+    signal: options.signal,
     logger: options.logger,
   });
 

@@ -31,6 +31,10 @@ export interface TemporalServerOptions {
   searchAttributes?: readonly SearchAttributeDefinition[];
   /** Time for the server to become ready, in milliseconds. */
   startTimeoutMs?: number;
+  /** Runs the server in its own process group, out of reach of a terminal's Ctrl-C; see ManagedProcessOptions. */
+  detached?: boolean;
+  /** Aborting it during the start stops the server and makes the start reject with a StartAbortedError. */
+  signal?: AbortSignal;
   logger?: Logger;
 }
 
@@ -103,6 +107,8 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     dataDir,
     probeReady: () => probeTemporal(port, address, namespace, uiUrl),
     startTimeoutMs: options.startTimeoutMs ?? 60_000,
+    detached: options.detached,
+    signal: options.signal,
     logger: options.logger,
   });
   try {
