@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { HttpSettings, MongoSettings, TemporalSettings, UpgradeDefaults } from '../config/settings';
 import type { Logger } from '../observability/logger';
+import { MongoCampaignStorage } from '../storage/campaign-storage';
 import { DeviceRegistry } from '../storage/device-registry';
 import { connectMongo } from '../storage/mongo';
 import { temporalConnectionOptions } from '../temporal/connection-options';
@@ -25,10 +26,12 @@ export async function startApiService(options: {
   const mongo = await connectMongo(options.mongo, logger);
   const registry = new DeviceRegistry(mongo.db);
   await registry.ensureIndexes();
+  const campaignStorage = new MongoCampaignStorage(mongo.db);
+  await campaignStorage.ensureIndexes();
   const connection = await Connection.connect(temporalConnectionOptions(temporal));
   const client = new Client({ connection, namespace: temporal.namespace });
 
-  const app = buildApiServer({ temporal: client, taskQueue: temporal.taskQueue, registry, defaults: options.defaults, logger });
+  const app = buildApiServer({ temporal: client, taskQueue: temporal.taskQueue, registry, campaignStorage, defaults: options.defaults, logger });
   await app.listen({ host: options.http.host, port: options.http.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.http.port;

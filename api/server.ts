@@ -1,9 +1,14 @@
 import formBody from '@fastify/formbody';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
+import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
+import { grpcStatusCode } from '../temporal/grpc-errors';
 import type { UpgradeDefaults } from '../config/settings';
 import type { Logger } from '../observability/logger';
+import type { MongoCampaignStorage } from '../storage/campaign-storage';
 import type { DeviceRegistry } from '../storage/device-registry';
+import { CampaignService } from './campaign-service';
+import { registerCampaignRoutes } from './routes/campaigns';
 import { registerDeviceRoutes } from './routes/devices';
 import { registerHealthRoutes } from './routes/health';
 import { registerOtaRoutes } from './routes/ota';
@@ -13,6 +18,7 @@ export interface ApiDependencies {
   temporal: Client;
   taskQueue: string;
   registry: DeviceRegistry;
+  campaignStorage: MongoCampaignStorage;
   defaults: UpgradeDefaults;
   logger: Logger;
 }
@@ -26,6 +32,8 @@ export function buildApiServer(deps: ApiDependencies): FastifyInstance {
     // Fastify's logger type is narrower than pino's; the instance is a pino logger either way.
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: MAX_BODY_BYTES,
+    // Longer than any valid name, so that too long a name gets the API's own 400 naming the field.
+    routerOptions: { maxParamLength: 256 },
   });
   app.register(formBody, { bodyLimit: MAX_BODY_BYTES });
 
@@ -34,7 +42,13 @@ export function buildApiServer(deps: ApiDependencies): FastifyInstance {
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode ?? 500;
     if (status < 500) {
-      return reply.code(status).send({ error: 'invalid request', message: error.message });
+      // Fastify's messages may quote the whole URL or body; a short prefix is enough to say what failed.
+      return reply.code(status).send({ error: 'invalid request', message: error.message.slice(0, 300) });
+    }
+    const unavailable = dependencyUnavailable(error);
+    if (unavailable) {
+      request.log.warn({ err: error }, `request failed: ${unavailable} unavailable`);
+      return reply.code(503).send({ error: 'service unavailable', message: `${unavailable} did not answer in time; try again later` });
     }
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: 'internal error', message: 'the request failed; see the API log for details' });
@@ -44,8 +58,24 @@ export function buildApiServer(deps: ApiDependencies): FastifyInstance {
   );
 
   const upgrades = new UpgradeService(deps.temporal, deps.taskQueue);
-  registerHealthRoutes(app);
+  registerHealthRoutes(app, {
+    temporal: async () => {
+      await deps.temporal.withDeadline(Date.now() + 2_000, () => deps.temporal.workflowService.getSystemInfo({}));
+    },
+    mongodb: async () => {
+      await deps.registry.ping();
+    },
+  });
   registerOtaRoutes(app, { upgrades, registry: deps.registry, defaults: deps.defaults });
   registerDeviceRoutes(app, { registry: deps.registry });
+  registerCampaignRoutes(app, { campaigns: new CampaignService(deps.temporal, deps.taskQueue, deps.campaignStorage, deps.defaults) });
   return app;
+}
+
+/** Names the dependency whose outage caused an error, or returns undefined for any other error. */
+function dependencyUnavailable(error: Error): 'Temporal' | 'MongoDB' | undefined {
+  const code = grpcStatusCode(error);
+  if (code === 4 || code === 14) return 'Temporal';
+  if (error instanceof MongoServerSelectionError || error instanceof MongoNetworkError) return 'MongoDB';
+  return undefined;
 }

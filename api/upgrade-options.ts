@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import type { UpgradeDefaults } from '../config/settings';
 import type { DeviceRef, OtaUpgradePayload } from '../protocol';
-import { DEFAULT_RETRYABLE_REASONS, failureReasonSchema, type RetryPolicy, type UpgradeInput, type UpgradeTimeouts } from '../workflows/upgrade-input';
+import {
+  DEFAULT_RETRYABLE_REASONS,
+  failureReasonSchema,
+  retryPolicySchema,
+  upgradeTimeoutsSchema,
+  type RetryPolicy,
+  type UpgradeInput,
+  type UpgradeTimeouts,
+} from '../workflows/upgrade-input';
+import type { FieldProblem } from './validation';
 
 const durationMs = z.number().int().min(100).max(7 * 24 * 3_600_000);
 
@@ -37,6 +46,34 @@ export function resolveUpgradePolicy(options: UpgradeOptions, defaults: UpgradeD
       retryableReasons: options.retryableReasons ?? [...DEFAULT_RETRYABLE_REASONS],
     },
   };
+}
+
+// Where each field of the workflow's policy comes from in a request's options.
+const OPTION_FIELDS: Record<string, string> = {
+  'timeouts.stallMs': 'stallTimeoutMs',
+  'timeouts.verifyMs': 'verifyTimeoutMs',
+  'timeouts.attemptMs': 'attemptTimeoutMs',
+  'timeouts.commandTtlMs': 'commandTtlMs',
+};
+
+/**
+ * Checks a resolved policy as the workflow will, so that a combination of options and defaults the
+ * workflow rejects (such as maxBackoffMs below the default initialBackoffMs) gets a 400 naming the option.
+ * Returns the problems with fields named under `prefix`, such as `options.maxBackoffMs`.
+ */
+export function policyProblems(policy: { timeouts: UpgradeTimeouts; retry: RetryPolicy }, prefix: string): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const timeouts = upgradeTimeoutsSchema.safeParse(policy.timeouts);
+  const retry = retryPolicySchema.safeParse(policy.retry);
+  for (const [group, result] of [['timeouts', timeouts], ['retry', retry]] as const) {
+    if (result.success) continue;
+    for (const issue of result.error.issues) {
+      const path = [group, ...issue.path.map(String)].join('.');
+      const option = OPTION_FIELDS[path] ?? issue.path.map(String).join('.');
+      problems.push({ field: `${prefix}.${option}`, message: `${issue.message} (after defaults are applied)` });
+    }
+  }
+  return problems;
 }
 
 /** Builds the input of a single device upgrade requested through the API. */

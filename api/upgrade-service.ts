@@ -1,37 +1,12 @@
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
-  WorkflowNotFoundError,
-  type Client,
-  type WorkflowExecutionStatusName,
-} from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { upgradeWorkflowId, type DeviceRef } from '../protocol';
-import { OtaCampaign, OtaDevice, OtaProduct, OtaState, OtaTargetVersion } from '../workflows/search-attributes';
-import { upgradeDevice, upgradeStateQuery } from '../workflows/upgrade';
+import { withTemporalDeadline } from './temporal-deadline';
+import { readClosedUpgradeState, readRunFailure, startUpgradeWorkflow, type StartedUpgrade, type UpgradeRunView } from '../temporal/upgrade-runs';
+import { upgradeStateQuery } from '../workflows/upgrade';
 import type { UpgradeInput } from '../workflows/upgrade-input';
 import type { UpgradeState } from '../workflows/upgrade-tracker';
 
-/** Raised when a device already has a running upgrade. */
-export class UpgradeAlreadyRunningError extends Error {
-  constructor(readonly workflowId: string) {
-    super(`an upgrade of this device is already running (workflow ${workflowId})`);
-    this.name = 'UpgradeAlreadyRunningError';
-  }
-}
-
-export interface StartedUpgrade {
-  workflowId: string;
-  runId: string;
-}
-
-/** Latest upgrade of a device as Temporal records it, with the workflow's own state when known. */
-export interface UpgradeView {
-  workflowId: string;
-  runId: string;
-  status: WorkflowExecutionStatusName;
-  state: UpgradeState | null;
-}
+export { UpgradeAlreadyRunningError } from '../temporal/upgrade-runs';
 
 // A query needs a running worker. Without one, the API returns the status alone after this long.
 const QUERY_TIMEOUT_MS = 5_000;
@@ -43,37 +18,16 @@ export class UpgradeService {
     private readonly taskQueue: string,
   ) {}
 
-  async start(input: UpgradeInput): Promise<StartedUpgrade> {
-    const workflowId = upgradeWorkflowId(input);
-    try {
-      const handle = await this.client.workflow.start(upgradeDevice, {
-        workflowId,
-        taskQueue: this.taskQueue,
-        args: [input],
-        // One running upgrade per device: a second start fails instead of joining or replacing it,
-        // while a finished upgrade does not block the next one.
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: [
-          { key: OtaProduct, value: input.productName },
-          { key: OtaDevice, value: input.deviceName },
-          { key: OtaTargetVersion, value: input.firmware.version },
-          { key: OtaState, value: 'publishing' },
-          ...(input.campaignWorkflowId ? [{ key: OtaCampaign, value: input.campaignWorkflowId }] : []),
-        ],
-        staticSummary: `Upgrade ${input.productName}/${input.deviceName} to ${input.firmware.type} ${input.firmware.version}`,
-        staticDetails: `package ${input.firmware.url} (${input.firmware.size} bytes, md5 ${input.firmware.md5}); ` +
-          `up to ${input.retry.maxAttempts} attempt(s), stall timeout ${input.timeouts.stallMs} ms`,
-      });
-      return { workflowId, runId: handle.firstExecutionRunId };
-    } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) throw new UpgradeAlreadyRunningError(workflowId);
-      throw error;
-    }
+  start(input: UpgradeInput): Promise<StartedUpgrade> {
+    return withTemporalDeadline(this.client, () => startUpgradeWorkflow(this.client, this.taskQueue, input));
   }
 
   /** Returns the device's latest upgrade, or null when it never had one. */
-  async latest(ref: DeviceRef): Promise<UpgradeView | null> {
+  latest(ref: DeviceRef): Promise<UpgradeRunView | null> {
+    return withTemporalDeadline(this.client, () => this.readLatest(ref));
+  }
+
+  private async readLatest(ref: DeviceRef): Promise<UpgradeRunView | null> {
     const handle = this.client.workflow.getHandle(upgradeWorkflowId(ref));
     let description;
     try {
@@ -82,20 +36,12 @@ export class UpgradeService {
       if (error instanceof WorkflowNotFoundError) return null;
       throw error;
     }
-    const view: UpgradeView = { workflowId: description.workflowId, runId: description.runId, status: description.status.name, state: null };
-    const run = this.client.workflow.getHandle(description.workflowId, description.runId);
-
+    const view: UpgradeRunView = { workflowId: description.workflowId, runId: description.runId, status: description.status.name, state: null, failure: null };
     // A closed upgrade's state is in its result or failure details, which need no worker to read.
-    if (description.status.name === 'COMPLETED') {
-      view.state = (await run.result()) as UpgradeState;
-    } else if (description.status.name === 'FAILED') {
-      view.state = await run.result().then(
-        () => null,
-        (error: unknown) => stateFromFailure(error),
-      );
-    } else {
-      view.state = await this.queryState(run);
-    }
+    view.state = await readClosedUpgradeState(this.client, view.workflowId, view.runId, view.status);
+    // A running, cancelled or terminated run answers a query, which a worker replays to answer.
+    if (view.state === null) view.state = await this.queryState(this.client.workflow.getHandle(view.workflowId, view.runId));
+    if (view.status === 'FAILED') view.failure = await readRunFailure(this.client, view.workflowId, view.runId);
     return view;
   }
 
@@ -107,12 +53,4 @@ export class UpgradeService {
       return null;
     }
   }
-}
-
-function stateFromFailure(error: unknown): UpgradeState | null {
-  if (error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure) {
-    const [state] = error.cause.details ?? [];
-    if (state && typeof state === 'object') return state as UpgradeState;
-  }
-  return null;
 }

@@ -1,4 +1,4 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 
 /** One invalid field of a request: `field` is a dotted path such as `options.maxAttempts`. */
@@ -38,4 +38,28 @@ export function parseOrReply<T extends z.ZodType>(
   if (parsed.success) return parsed.data;
   replyInvalid(reply, fieldProblems(parsed.error.issues, prefix));
   return undefined;
+}
+
+/**
+ * Returns the request body as an object, or sends 415 for a body of another media type and returns
+ * undefined. Form fields all arrive as strings, so a form's `size` of digits is read as a number here,
+ * while a JSON body must carry a number.
+ */
+export function readObjectBody(request: FastifyRequest, reply: FastifyReply): Record<string, unknown> | undefined {
+  const body = request.body ?? {};
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    reply.code(415).send({
+      error: 'unsupported media type',
+      message: 'send the fields as a JSON object (application/json) or as form fields (application/x-www-form-urlencoded)',
+    });
+    return undefined;
+  }
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    replyInvalid(reply, [{ field: 'body', message: 'the body must be a JSON object' }]);
+    return undefined;
+  }
+  const fields = { ...(body as Record<string, unknown>) };
+  const isForm = (request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+  if (isForm && typeof fields.size === 'string' && /^\d{1,15}$/.test(fields.size)) fields.size = Number(fields.size);
+  return fields;
 }

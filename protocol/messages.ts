@@ -34,15 +34,11 @@ export const otaUpgradePayloadSchema = z.strictObject({
     .url({ protocol: /^https?$/, error: 'url must be an absolute http or https URL' })
     .max(2048, { error: 'url must be at most 2048 characters' }),
   version: firmwareVersionSchema,
-  // Form-encoded requests carry every field as a string, so a string of digits is read as a number.
-  size: z.preprocess(
-    (value) => (typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value),
-    z
-      .number({ error: 'size must be a whole number of bytes' })
-      .int({ error: 'size must be a whole number of bytes' })
-      .positive({ error: 'size must be greater than 0' })
-      .max(MAX_FIRMWARE_SIZE_BYTES, { error: `size must be at most ${MAX_FIRMWARE_SIZE_BYTES} bytes` }),
-  ),
+  size: z
+    .number({ error: 'size must be a whole number of bytes' })
+    .int({ error: 'size must be a whole number of bytes' })
+    .positive({ error: 'size must be greater than 0' })
+    .max(MAX_FIRMWARE_SIZE_BYTES, { error: `size must be at most ${MAX_FIRMWARE_SIZE_BYTES} bytes` }),
   md5: z.string().regex(/^[0-9a-fA-F]{32}$/, { error: 'md5 must be 32 hexadecimal digits' }).toLowerCase(),
 });
 export type OtaUpgradePayload = z.infer<typeof otaUpgradePayloadSchema>;

@@ -7,6 +7,8 @@ export const MAX_NAME_LENGTH = 64;
 // topic separator and wildcards (`/`, `+`, `#`), the `$` that marks broker-reserved topics, the `:`
 // that separates parts of a workflow id, whitespace and control characters.
 const NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
+// '.' and '..' are path segments that HTTP clients remove from URLs, so a name needs one other character.
+const ONLY_DOTS = /^\.+$/;
 
 function nameSchema(label: string) {
   return z
@@ -15,7 +17,8 @@ function nameSchema(label: string) {
     .max(MAX_NAME_LENGTH, { error: `${label} must be at most ${MAX_NAME_LENGTH} characters` })
     .regex(NAME_PATTERN, {
       error: `${label} may contain only letters, digits, '_', '.' and '-' (no '/', '+', '#', '$', ':', spaces or control characters)`,
-    });
+    })
+    .refine((name) => !ONLY_DOTS.test(name), { error: `${label} must contain a character other than '.'` });
 }
 
 export const productNameSchema = nameSchema('productName');

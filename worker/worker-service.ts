@@ -1,7 +1,9 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { MongoSettings, MqttSettings, TemporalSettings } from '../config/settings';
 import { connectMqtt, publishQos1 } from '../messaging/mqtt-connection';
 import type { Logger } from '../observability/logger';
+import { MongoCampaignStorage } from '../storage/campaign-storage';
 import { DeviceRegistry } from '../storage/device-registry';
 import { connectMongo } from '../storage/mongo';
 import { temporalConnectionOptions } from '../temporal/connection-options';
@@ -28,9 +30,15 @@ export async function startWorkerService(options: {
   const { temporal, logger } = options;
   const mongo = await connectMongo(options.mongo, logger);
   const mqtt = await connectMqtt(options.mqtt, { role: 'worker', clean: true }, logger);
+  const campaignStorage = new MongoCampaignStorage(mongo.db);
+  await campaignStorage.ensureIndexes();
   const connection = await NativeConnection.connect(temporalConnectionOptions(temporal));
+  // Campaign activities start and cancel device upgrades through a client of their own.
+  const clientConnection = await Connection.connect(temporalConnectionOptions(temporal));
+  const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
   const closeClients = async () => {
     await connection.close();
+    await clientConnection.close();
     await mqtt.endAsync();
     await mongo.client.close();
   };
@@ -44,6 +52,7 @@ export async function startWorkerService(options: {
       dependencies: {
         publisher: { publish: (topic, payload) => publishQos1(mqtt, topic, payload) },
         devices: new DeviceRegistry(mongo.db),
+        campaigns: { storage: campaignStorage, temporal: client, taskQueue: temporal.taskQueue },
       },
       tuning: options.tuning,
     });

@@ -101,6 +101,8 @@ export class UpgradeTracker {
   private readonly state: UpgradeState;
   private readonly recentMessageIds: string[] = [];
   private lastProgressTime: number | null = null;
+  /** Latest report of another firmware_ver in the current attempt, before the download completed. */
+  private otherVersionReport: { messageId: string; firmwareVer: string } | null = null;
 
   constructor(init: {
     productName: string;
@@ -174,6 +176,7 @@ export class UpgradeTracker {
     this.state.progress = null;
     this.state.desc = null;
     this.lastProgressTime = null;
+    this.otherVersionReport = null;
     this.touch(now);
     return record;
   }
@@ -215,6 +218,13 @@ export class UpgradeTracker {
     this.touch(now);
     if (report.progress === ProgressCode.DOWNLOAD_COMPLETE) {
       this.state.phase = 'verifying';
+      // Reports can overtake each other on the way here. A device creates message ids in order (they are
+      // ObjectIds), so a report of another version with a later id than this one came after the download.
+      const other = this.otherVersionReport;
+      if (other !== null && other.messageId > report.messageId) {
+        this.failAttempt(FailureReason.VERSION_MISMATCH, `device reported firmware_ver ${other.firmwareVer}`, now);
+        return 'attempt_failed';
+      }
       return 'download_complete';
     }
     return 'progressed';
@@ -241,6 +251,9 @@ export class UpgradeTracker {
     if (this.state.phase === 'verifying') {
       this.failAttempt(FailureReason.VERSION_MISMATCH, `device reported firmware_ver ${report.firmwareVer}`, now);
       return 'attempt_failed';
+    }
+    if (this.isAttemptActive() && (this.otherVersionReport === null || report.messageId > this.otherVersionReport.messageId)) {
+      this.otherVersionReport = { messageId: report.messageId, firmwareVer: report.firmwareVer };
     }
     return 'ignored_other_version';
   }

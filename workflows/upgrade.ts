@@ -11,10 +11,14 @@ import {
   setHandler,
   upsertSearchAttributes,
   uuid4,
+  getExternalWorkflowHandle,
+  workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { UpgradeActivities } from '../activities';
 import { backoffDelayMs, FailureReason, upgradeInputSchema, type UpgradeInput } from './upgrade-input';
+import { deviceFinishedSignal } from './campaign';
+import type { DeviceFinishedReport } from './campaign-types';
 import { OtaAttempt, OtaFailureReason, OtaState } from './search-attributes';
 import { UpgradeTracker, type ProgressSignal, type StatusSignal, type UpgradeState } from './upgrade-tracker';
 
@@ -53,6 +57,7 @@ const { publishOtaCommand, readDeviceStatus } = proxyActivities<UpgradeActivitie
 export async function upgradeDevice(rawInput: UpgradeInput): Promise<UpgradeResult> {
   const parsed = upgradeInputSchema.safeParse(rawInput);
   if (!parsed.success) {
+    upsertSearchAttributes([{ key: OtaState, value: 'failed' }]);
     throw ApplicationFailure.nonRetryable(
       `invalid upgrade input: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
       INVALID_UPGRADE_INPUT,
@@ -70,16 +75,18 @@ export async function upgradeDevice(rawInput: UpgradeInput): Promise<UpgradeResu
   });
   const ids = { productName: input.productName, deviceName: input.deviceName, targetVersion: input.firmware.version };
 
+  const publishState = createStatePublisher();
   setHandler(upgradeStateQuery, () => tracker.snapshot());
   setHandler(progressReportedSignal, (report) => {
     const effect = tracker.applyProgress(report, Date.now());
     if (effect === 'attempt_failed') log.warn('device reported an error', { ...ids, progress: report.progress, desc: report.desc });
+    // Current details are not history events, so keeping the progress in them current costs nothing.
+    if (effect === 'progressed') publishState(tracker);
   });
   setHandler(statusReportedSignal, (report) => {
     tracker.applyStatus(report, Date.now());
   });
 
-  const publishState = createStatePublisher();
   log.info('upgrade started', { ...ids, campaignWorkflowId: input.campaignWorkflowId });
   publishState(tracker);
   try {
@@ -207,11 +214,28 @@ async function checkStoredStatus(input: UpgradeInput, tracker: UpgradeTracker): 
   tracker.applyStoredStatus(stored.firmwareVer, stored.statusUpdatedAt, Date.now());
 }
 
-/** Publishes the final state and logs the end. */
+/** Publishes the final state, logs the end, and reports it to the campaign, if any. */
 async function finish(input: UpgradeInput, tracker: UpgradeTracker, publishState: PublishState): Promise<void> {
   publishState(tracker);
   const state = tracker.snapshot();
   log.info('upgrade finished', { ...logIds(input), phase: state.phase, attempts: state.attempt, failureReason: state.failureReason });
+  if (input.campaignWorkflowId === undefined) return;
+
+  const report: DeviceFinishedReport = {
+    deviceName: input.deviceName,
+    runId: workflowInfo().runId,
+    phase: state.phase as DeviceFinishedReport['phase'],
+    reason: state.failureReason ?? state.skipReason,
+    attempts: state.attempt,
+    lastProgress: state.progress,
+  };
+  try {
+    // Without a run id the signal reaches the campaign's current run, also after it continued as new.
+    await getExternalWorkflowHandle(input.campaignWorkflowId).signal(deviceFinishedSignal, report);
+  } catch (error) {
+    // The campaign has ended. Its reconcile step is for runs it still waits on, so nothing is lost here.
+    log.warn('could not report the outcome to the campaign', { ...logIds(input), campaignWorkflowId: input.campaignWorkflowId, error: errorMessage(error) });
+  }
 }
 
 type PublishState = (tracker: UpgradeTracker) => void;

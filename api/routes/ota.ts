@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { UpgradeDefaults } from '../../config/settings';
 import { deviceRefSchema, otaUpgradePayloadSchema } from '../../protocol';
 import type { DeviceRegistry } from '../../storage/device-registry';
-import { buildUpgradeInput, upgradeOptionsSchema } from '../upgrade-options';
+import { buildUpgradeInput, policyProblems, upgradeOptionsSchema } from '../upgrade-options';
 import { UpgradeAlreadyRunningError, type UpgradeService } from '../upgrade-service';
-import { parseOrReply } from '../validation';
+import { parseOrReply, readObjectBody, replyInvalid } from '../validation';
 
 // The five fields of the IotHub request, as JSON or form fields; JSON bodies may add `options`.
 const startUpgradeBodySchema = otaUpgradePayloadSchema.extend({ options: upgradeOptionsSchema.optional() });
@@ -17,11 +17,15 @@ export function registerOtaRoutes(
   app.post('/ota/:productName/:deviceName', async (request, reply) => {
     const ref = parseOrReply(reply, deviceRefSchema, request.params);
     if (!ref) return reply;
-    const body = parseOrReply(reply, startUpgradeBodySchema, request.body ?? {});
+    const raw = readObjectBody(request, reply);
+    if (!raw) return reply;
+    const body = parseOrReply(reply, startUpgradeBodySchema, raw);
     if (!body) return reply;
 
     const { options, ...firmware } = body;
     const input = buildUpgradeInput(ref, firmware, options ?? {}, deps.defaults);
+    const problems = policyProblems(input, 'options');
+    if (problems.length > 0) return replyInvalid(reply, problems);
     try {
       const started = await deps.upgrades.start(input);
       request.log.info({ ...ref, workflowId: started.workflowId, version: firmware.version }, 'upgrade started');

@@ -18,8 +18,8 @@ describe('$ota_upgrade payload', () => {
     expect(parsed.md5).toBe('d41d8cd98f00b204e9800998ecf8427e');
   });
 
-  it('reads a form-encoded size of digits as a number', () => {
-    expect(otaUpgradePayloadSchema.parse({ ...VALID_FIRMWARE, size: '1000' }).size).toBe(1000);
+  it('rejects a size given as a string', () => {
+    expect(otaUpgradePayloadSchema.safeParse({ ...VALID_FIRMWARE, size: '1000' }).success).toBe(false);
   });
 
   it.each([

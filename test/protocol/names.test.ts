@@ -20,6 +20,8 @@ describe('device names', () => {
     ['newline', 'dev\n'],
     ['too long', 'x'.repeat(MAX_NAME_LENGTH + 1)],
     ['non-ASCII', 'dévice'],
+    ['dot only', '.'],
+    ['two dots only', '..'],
   ])('rejects a device name with %s', (_label, name) => {
     expect(() => assertDeviceRef('product', name)).toThrow(InvalidNameError);
   });

@@ -1,4 +1,4 @@
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { ActivityDependencies } from '../../activities';
 import { parseCommandTopic } from '../../protocol';
 import { progressReportedSignal, statusReportedSignal } from '../../workflows/upgrade';
@@ -35,6 +35,12 @@ export class FakeActivityClients {
         return stored ? { device_status: { firmware_ver: stored.firmware_ver }, status_updated_at: stored.updatedAt } : null;
       },
     },
+    // Tests of the device upgrade alone run no campaign, so any campaign activity call is a test bug.
+    campaigns: {
+      storage: new Proxy({} as ActivityDependencies['campaigns']['storage'], { get: () => unavailable }),
+      temporal: new Proxy({} as Client, { get: () => unavailable }),
+      taskQueue: 'unused',
+    },
   };
 
   commandsFor(deviceName: string): PublishedCommand[] {
@@ -47,6 +53,10 @@ export class FakeActivityClients {
       return commands.length >= count ? commands : undefined;
     });
   }
+}
+
+function unavailable(): never {
+  throw new Error('campaign activities are not available with FakeActivityClients; run campaigns with the real engine');
 }
 
 let messageCounter = 0;

@@ -13,11 +13,11 @@ export function requiredEnv(name: 'TEMPORAL_ADDRESS' | 'MONGO_URL' | 'MQTT_URL')
 
 let runtimeInstalled = false;
 
-/** Keeps the SDK's own logs to warnings, so test output shows failures rather than polling chatter. */
+/** Keeps the SDK's own logs to errors, so expected workflow failures do not look like test failures. OTA_TEST_SDK_LOG_LEVEL=WARN shows them. */
 export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger(process.env.OTA_TEST_SDK_LOG_LEVEL === 'WARN' ? 'WARN' : 'ERROR') });
 }
 
 export interface RunningWorker {

@@ -124,6 +124,24 @@ describe('UpgradeTracker', () => {
     expect(tracker.snapshot().reportedVersion).toBe('1.0');
   });
 
+  it('fails when an overtaken report shows another version after 100', () => {
+    const tracker = newTracker();
+    const complete = progress(100);
+    // The device sent 100 and then came back on 1.0, but the status report arrived first.
+    const rebooted = { messageId: 'f'.repeat(24), firmwareVer: '1.0', receivedAt: T0 };
+    expect(tracker.applyStatus(rebooted, T0 + 10)).toBe('ignored_other_version');
+    expect(tracker.applyProgress(complete, T0 + 20)).toBe('attempt_failed');
+    expect(tracker.snapshot().failureReason).toBe('version_mismatch');
+  });
+
+  it('keeps verifying after an old version reported before 100', () => {
+    const tracker = newTracker();
+    const before = { messageId: '0'.repeat(24), firmwareVer: '1.0', receivedAt: T0 };
+    tracker.applyStatus(before, T0 + 10);
+    expect(tracker.applyProgress(progress(100), T0 + 20)).toBe('download_complete');
+    expect(tracker.phase).toBe('verifying');
+  });
+
   it('ignores status reports without firmware_ver', () => {
     const tracker = newTracker();
     tracker.applyProgress(progress(100), T0 + 10);

@@ -1,0 +1,303 @@
+import { randomUUID } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import type { UpgradeDefaults } from '../config/settings';
+import type { CampaignOutcomeRecord } from '../storage/campaign-outcomes';
+import type { CampaignDocument, CampaignListCursor } from '../storage/campaign-store';
+import type { MongoCampaignStorage } from '../storage/campaign-storage';
+import {
+  campaignStateQuery,
+  cancelCampaignUpdate,
+  pauseCampaignUpdate,
+  resumeCampaignUpdate,
+  upgradeCampaign,
+} from '../workflows/campaign';
+import { campaignWorkflowId, DEFAULT_CAMPAIGN_TUNING, type CampaignInput } from '../workflows/campaign-input';
+import type { CampaignView, DeviceOutcome } from '../workflows/campaign-types';
+import { OtaCampaign, OtaProduct, OtaState, OtaTargetVersion } from '../workflows/search-attributes';
+import type { CreateCampaignRequest } from './campaign-request';
+import { withTemporalDeadline } from './temporal-deadline';
+import { policyProblems, resolveUpgradePolicy } from './upgrade-options';
+import type { FieldProblem } from './validation';
+
+/** Raised when a campaign does not exist. */
+export class CampaignNotFoundError extends Error {
+  constructor(readonly campaignId: string) {
+    super(`campaign ${campaignId} not found`);
+    this.name = 'CampaignNotFoundError';
+  }
+}
+
+/** Raised when the campaign's state does not allow the requested action. */
+export class CampaignConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CampaignConflictError';
+  }
+}
+
+/** Raised for a list cursor that this API did not issue. */
+export class InvalidCursorError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidCursorError';
+  }
+}
+
+/** Raised for a campaign request whose options, combined with the defaults, the workflow would reject. */
+export class InvalidCampaignRequestError extends Error {
+  constructor(readonly problems: FieldProblem[]) {
+    super(problems.map((problem) => `${problem.field}: ${problem.message}`).join('; '));
+    this.name = 'InvalidCampaignRequestError';
+  }
+}
+
+export type CampaignAction = 'pause' | 'resume' | 'cancel';
+
+const UPDATES = { pause: pauseCampaignUpdate, resume: resumeCampaignUpdate, cancel: cancelCampaignUpdate } as const;
+
+// A query needs a running worker; without one the API falls back to the stored summary after this long.
+const QUERY_TIMEOUT_MS = 5_000;
+
+/** A campaign as the API returns it: its definition and its latest view. */
+export interface CampaignResponse {
+  id: string;
+  workflowId: string;
+  productName: string;
+  firmware: CampaignDocument['firmware'];
+  target: CampaignDocument['target'];
+  createdAt: Date;
+  /** Latest view from the workflow, or from the stored summary when the workflow cannot answer. */
+  view: CampaignView | null;
+  /** Temporal status of the campaign's latest run. */
+  workflowStatus: string | null;
+}
+
+/** Starts, controls and reads campaigns. */
+export class CampaignService {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly storage: MongoCampaignStorage,
+    private readonly defaults: UpgradeDefaults,
+  ) {}
+
+  /** Creates a campaign and starts its workflow; the same id again returns the existing campaign. */
+  create(request: CreateCampaignRequest, now: Date): Promise<{ created: boolean; campaign: CampaignResponse }> {
+    return withTemporalDeadline(this.client, () => this.createCampaign(request, now));
+  }
+
+  get(id: string): Promise<CampaignResponse> {
+    return withTemporalDeadline(this.client, () => this.read(id));
+  }
+
+  /** Pauses, resumes or cancels a running campaign and returns its new view. */
+  control(id: string, action: CampaignAction): Promise<CampaignView> {
+    return withTemporalDeadline(this.client, () => this.applyControl(id, action));
+  }
+
+  /** Starts another round of the campaign over its failed and timed-out devices, under the same rules. */
+  retryFailed(id: string): Promise<CampaignView> {
+    return withTemporalDeadline(this.client, () => this.startRetryRound(id));
+  }
+
+  private async createCampaign(request: CreateCampaignRequest, now: Date): Promise<{ created: boolean; campaign: CampaignResponse }> {
+    const id = request.id ?? randomUUID();
+    const workflowId = campaignWorkflowId(id);
+    const upgrade = resolveUpgradePolicy(request.upgrade, this.defaults);
+    const problems = policyProblems(upgrade, 'upgrade');
+    if (problems.length > 0) throw new InvalidCampaignRequestError(problems);
+    const startAt = request.startAt === undefined ? null : new Date(request.startAt);
+    const stored = await this.storage.campaigns.create({
+      _id: id,
+      product_name: request.productName,
+      target: request.target,
+      firmware: request.firmware,
+      rollout: request.rollout,
+      upgrade,
+      tuning: { ...DEFAULT_CAMPAIGN_TUNING, ...request.tuning },
+      start_at: startAt,
+      created_at: now,
+      workflow_id: workflowId,
+      summary: null,
+    });
+
+    const input: CampaignInput = {
+      campaignId: id,
+      productName: stored.campaign.product_name,
+      firmware: stored.campaign.firmware,
+      rollout: stored.campaign.rollout as CampaignInput['rollout'],
+      upgrade: stored.campaign.upgrade as CampaignInput['upgrade'],
+      startAt: stored.campaign.start_at?.getTime() ?? null,
+      tuning: stored.campaign.tuning,
+      round: 1,
+    };
+    // A retried request may find the campaign stored but its workflow not yet started, so start it then.
+    if (stored.created || !(await this.workflowExists(workflowId))) await this.startWorkflow(input);
+    return { created: stored.created, campaign: await this.read(id) };
+  }
+
+  private async read(id: string): Promise<CampaignResponse> {
+    const document = await this.storage.campaigns.get(id);
+    if (!document) throw new CampaignNotFoundError(id);
+    const handle = this.client.workflow.getHandle(document.workflow_id);
+    let description: WorkflowExecutionDescription | undefined;
+    try {
+      description = await handle.describe();
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+    let view: CampaignView | null = null;
+    if (description?.status.name === 'COMPLETED') {
+      view = (await this.client.workflow.getHandle(document.workflow_id, description.runId).result()) as CampaignView;
+    } else if (description) {
+      view = await this.client
+        .withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(campaignStateQuery))
+        .catch(() => null);
+    }
+    return {
+      id: document._id,
+      workflowId: document.workflow_id,
+      productName: document.product_name,
+      firmware: document.firmware,
+      target: document.target,
+      createdAt: document.created_at,
+      view: view ?? viewFromSummary(document),
+      workflowStatus: description?.status.name ?? null,
+    };
+  }
+
+  /** Lists campaigns newest first from their stored summaries, so no workflow is queried. */
+  async list(limit: number, cursor: string | undefined): Promise<{ campaigns: CampaignResponse[]; next: string | null }> {
+    const page = await this.storage.campaigns.list({ limit, before: cursor === undefined ? undefined : decodeCursor(cursor) });
+    return {
+      campaigns: page.campaigns.map((document) => ({
+        id: document._id,
+        workflowId: document.workflow_id,
+        productName: document.product_name,
+        firmware: document.firmware,
+        target: document.target,
+        createdAt: document.created_at,
+        view: viewFromSummary(document),
+        workflowStatus: null,
+      })),
+      next: page.next === null ? null : encodeCursor(page.next),
+    };
+  }
+
+  private async applyControl(id: string, action: CampaignAction): Promise<CampaignView> {
+    const document = await this.storage.campaigns.get(id);
+    if (!document) throw new CampaignNotFoundError(id);
+    try {
+      return await this.client.workflow.getHandle(document.workflow_id).executeUpdate(UPDATES[action]);
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) throw new CampaignConflictError(error.cause?.message ?? error.message);
+      if (error instanceof WorkflowNotFoundError) throw new CampaignConflictError(`cannot ${action} campaign ${id}: it has ended`);
+      throw error;
+    }
+  }
+
+  private async startRetryRound(id: string): Promise<CampaignView> {
+    const document = await this.storage.campaigns.get(id);
+    if (!document) throw new CampaignNotFoundError(id);
+    const handle = this.client.workflow.getHandle(document.workflow_id);
+    const description = await handle.describe();
+    if (description.status.name === 'RUNNING') {
+      throw new CampaignConflictError(`cannot retry failed devices of campaign ${id} while it runs; wait until it ends or cancel it`);
+    }
+    if (description.status.name !== 'COMPLETED') {
+      throw new CampaignConflictError(`cannot retry failed devices of campaign ${id}: its workflow ended as ${description.status.name}`);
+    }
+    const last = (await this.client.workflow.getHandle(document.workflow_id, description.runId).result()) as CampaignView;
+    const retryable = last.counts.failed + last.counts.timedOut;
+    if (retryable === 0) throw new CampaignConflictError(`campaign ${id} has no failed or timed-out devices to retry`);
+
+    const input: CampaignInput = {
+      campaignId: id,
+      productName: document.product_name,
+      firmware: document.firmware,
+      rollout: document.rollout as CampaignInput['rollout'],
+      upgrade: document.upgrade as CampaignInput['upgrade'],
+      startAt: null,
+      tuning: document.tuning,
+      round: last.round + 1,
+      baseCounts: last.counts,
+    };
+    try {
+      await this.startWorkflow(input);
+    } catch (error) {
+      // Two retry requests at once: the second finds the round the first started.
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      throw new CampaignConflictError(`a retry round of campaign ${id} is already running`);
+    }
+    return (await this.read(id)).view!;
+  }
+
+  /** Lists the recorded outcomes of a campaign's devices, optionally of one outcome only. */
+  async devices(id: string, options: { outcome?: DeviceOutcome; after?: string; limit: number }): Promise<{ devices: CampaignOutcomeRecord[]; next: string | null }> {
+    const document = await this.storage.campaigns.get(id);
+    if (!document) throw new CampaignNotFoundError(id);
+    const devices = await this.storage.outcomes.list(id, { outcome: options.outcome, afterDeviceName: options.after, limit: options.limit });
+    const last = devices.at(-1);
+    return { devices, next: devices.length === options.limit && last ? last.deviceName : null };
+  }
+
+  private async startWorkflow(input: CampaignInput): Promise<void> {
+    const workflowId = campaignWorkflowId(input.campaignId);
+    await this.client.workflow.start(upgradeCampaign, {
+      workflowId,
+      taskQueue: this.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [
+        { key: OtaProduct, value: input.productName },
+        { key: OtaTargetVersion, value: input.firmware.version },
+        { key: OtaCampaign, value: workflowId },
+        { key: OtaState, value: input.startAt !== null && input.startAt > Date.now() ? 'scheduled' : 'running' },
+      ],
+      staticSummary:
+        `Campaign ${input.campaignId}: upgrade ${input.productName} to ${input.firmware.type} ${input.firmware.version}` +
+        (input.round > 1 ? `, retry round ${input.round}` : ''),
+      staticDetails:
+        `at most ${input.rollout.maxConcurrent} devices at once and ${input.rollout.maxStartsPerMinute} starts per minute` +
+        (input.rollout.abort ? `; abort at ${input.rollout.abort.failurePercent}% failures after ${input.rollout.abort.minFinished} devices` : ''),
+    });
+  }
+
+  private async workflowExists(workflowId: string): Promise<boolean> {
+    try {
+      await this.client.workflow.getHandle(workflowId).describe();
+      return true;
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return false;
+      throw error;
+    }
+  }
+}
+
+/** The view the workflow stored last, for listings and when no worker answers a query. */
+function viewFromSummary(document: CampaignDocument): CampaignView | null {
+  return document.summary?.view ?? null;
+}
+
+function encodeCursor(cursor: CampaignListCursor): string {
+  return Buffer.from(JSON.stringify({ c: cursor.createdAt.toISOString(), i: cursor.id })).toString('base64url');
+}
+
+function decodeCursor(text: string): CampaignListCursor {
+  try {
+    const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { c?: unknown; i?: unknown };
+    if (typeof parsed.c === 'string' && typeof parsed.i === 'string' && !Number.isNaN(Date.parse(parsed.c))) {
+      return { createdAt: new Date(parsed.c), id: parsed.i };
+    }
+  } catch {
+    // Falls through to the error below.
+  }
+  throw new InvalidCursorError('invalid cursor: pass the `next` value of the previous page unchanged');
+}
