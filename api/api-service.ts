@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { HttpSettings, MongoSettings, TemporalSettings, UpgradeDefaults } from '../config/settings';
+import { ProcessMetrics } from '../metrics/process-metrics';
 import type { Logger } from '../observability/logger';
 import { MongoCampaignStorage } from '../storage/campaign-storage';
 import { DeviceRegistry } from '../storage/device-registry';
@@ -14,13 +15,18 @@ export interface ApiService {
   stop(): Promise<void>;
 }
 
-/** Connects to MongoDB and Temporal and serves the HTTP API until stopped. */
+/**
+ * Connects to MongoDB and Temporal and serves the HTTP API until stopped. `GET /metrics` serves
+ * `metrics`, in which the API counts its requests, or a registry of its own when left out. A process
+ * that runs the worker and the bridge as well passes their ProcessMetrics, so this one endpoint serves all.
+ */
 export async function startApiService(options: {
   http: HttpSettings;
   temporal: TemporalSettings;
   mongo: MongoSettings;
   defaults: UpgradeDefaults;
   logger: Logger;
+  metrics?: ProcessMetrics;
 }): Promise<ApiService> {
   const { logger, temporal } = options;
   const mongo = await connectMongo(options.mongo, logger);
@@ -31,7 +37,8 @@ export async function startApiService(options: {
   const connection = await Connection.connect(temporalConnectionOptions(temporal));
   const client = new Client({ connection, namespace: temporal.namespace });
 
-  const app = buildApiServer({ temporal: client, taskQueue: temporal.taskQueue, registry, campaignStorage, defaults: options.defaults, logger });
+  const metrics = options.metrics ?? new ProcessMetrics(logger);
+  const app = buildApiServer({ temporal: client, taskQueue: temporal.taskQueue, registry, campaignStorage, defaults: options.defaults, logger, metrics });
   await app.listen({ host: options.http.host, port: options.http.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.http.port;

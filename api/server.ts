@@ -4,7 +4,11 @@ import type { Client } from '@temporalio/client';
 import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
 import { grpcStatusCode } from '../temporal/grpc-errors';
 import type { UpgradeDefaults } from '../config/settings';
+import { instrumentHttpRequests } from '../metrics/http-request-metrics';
+import type { ProcessMetrics } from '../metrics/process-metrics';
 import type { Logger } from '../observability/logger';
+import { upgradeWorkflowId } from '../protocol';
+import { campaignWorkflowId } from '../workflows/campaign-input';
 import type { MongoCampaignStorage } from '../storage/campaign-storage';
 import type { DeviceRegistry } from '../storage/device-registry';
 import { CampaignService } from './campaign-service';
@@ -21,6 +25,8 @@ export interface ApiDependencies {
   campaignStorage: MongoCampaignStorage;
   defaults: UpgradeDefaults;
   logger: Logger;
+  /** Metrics of the process, served at `GET /metrics`; the API adds its request counters to them. */
+  metrics: ProcessMetrics;
 }
 
 /** Largest request body accepted, in bytes: requests are a few small fields. */
@@ -36,6 +42,7 @@ export function buildApiServer(deps: ApiDependencies): FastifyInstance {
     routerOptions: { maxParamLength: 256 },
   });
   app.register(formBody, { bodyLimit: MAX_BODY_BYTES });
+  instrumentHttpRequests(app, deps.metrics);
 
   // Parser errors (malformed JSON, oversized bodies, unsupported media types) keep Fastify's status code
   // and get the same body shape as validation errors. Anything else is a 500, logged with its request.
@@ -47,10 +54,10 @@ export function buildApiServer(deps: ApiDependencies): FastifyInstance {
     }
     const unavailable = dependencyUnavailable(error);
     if (unavailable) {
-      request.log.warn({ err: error }, `request failed: ${unavailable} unavailable`);
+      request.log.warn({ err: error, ...idsFromParams(request.params) }, `request failed: ${unavailable} unavailable`);
       return reply.code(503).send({ error: 'service unavailable', message: `${unavailable} did not answer in time; try again later` });
     }
-    request.log.error({ err: error }, 'request failed');
+    request.log.error({ err: error, ...idsFromParams(request.params) }, 'request failed');
     return reply.code(500).send({ error: 'internal error', message: 'the request failed; see the API log for details' });
   });
   app.setNotFoundHandler((request, reply) =>
@@ -78,4 +85,16 @@ function dependencyUnavailable(error: Error): 'Temporal' | 'MongoDB' | undefined
   if (code === 4 || code === 14) return 'Temporal';
   if (error instanceof MongoServerSelectionError || error instanceof MongoNetworkError) return 'MongoDB';
   return undefined;
+}
+
+/**
+ * Device, campaign and workflow ids named by a request's path parameters, for the log line of a failed
+ * request. The router limits each parameter to 256 characters, so the line stays short.
+ */
+function idsFromParams(params: unknown): Record<string, string> {
+  const { productName, deviceName, id } = (params ?? {}) as Record<string, unknown>;
+  const isName = (value: unknown): value is string => typeof value === 'string' && value !== '';
+  if (isName(productName) && isName(deviceName)) return { productName, deviceName, workflowId: upgradeWorkflowId({ productName, deviceName }) };
+  if (isName(id)) return { campaignId: id, workflowId: campaignWorkflowId(id) };
+  return {};
 }

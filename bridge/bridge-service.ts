@@ -1,8 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError } from '../config/env';
-import type { BridgeSettings, MongoSettings, MqttSettings, TemporalSettings } from '../config/settings';
-import { REPORT_TOPIC_FILTERS } from '../protocol';
+import type { BridgeSettings, MetricsServerSettings, MongoSettings, MqttSettings, TemporalSettings } from '../config/settings';
+import { REPORT_TOPIC_FILTERS, type DeviceRef } from '../protocol';
 import { connectMqtt } from '../messaging/mqtt-connection';
+import { BridgeMetrics, type SignalKind } from '../metrics/bridge-metrics';
+import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server';
+import { ProcessMetrics } from '../metrics/process-metrics';
 import type { Logger } from '../observability/logger';
 import { DeviceRegistry } from '../storage/device-registry';
 import { connectMongo } from '../storage/mongo';
@@ -12,23 +15,31 @@ import { DeviceSignalLimiter } from './device-signal-limiter';
 import { ProgressCoalescer } from './progress-coalescer';
 import { RegistryWriteBuffer } from './registry-write-buffer';
 import { ReportHandler } from './report-handler';
-import { UpgradeSignaller } from './upgrade-signaller';
+import { UpgradeSignaller, type SignalResult } from './upgrade-signaller';
 
 const COUNTS_LOG_INTERVAL_MS = 60_000;
 
 export interface BridgeService {
   counts(): BridgeCounts;
+  /** URL of the bridge's own metrics endpoint; undefined when it serves none. */
+  readonly metricsUrl: string | undefined;
   /** Stops taking reports, finishes the one in hand, then closes the connections. */
   stop(): Promise<void>;
 }
 
-/** Connects to MongoDB, Temporal and the broker and forwards device reports until stopped. */
+/**
+ * Connects to MongoDB, Temporal and the broker and forwards device reports until stopped. The bridge
+ * registers its metrics in `metrics`, or in a registry of its own when left out, and serves them at
+ * `metricsServer` when given.
+ */
 export async function startBridgeService(options: {
   temporal: TemporalSettings;
   mongo: MongoSettings;
   mqtt: MqttSettings;
   bridge: BridgeSettings;
   logger: Logger;
+  metrics?: ProcessMetrics;
+  metricsServer?: MetricsServerSettings;
 }): Promise<BridgeService> {
   const { logger, bridge: settings } = options;
   if (settings.connections > 1 && !settings.sharedSubscription) {
@@ -40,11 +51,21 @@ export async function startBridgeService(options: {
   const connection = await Connection.connect(temporalConnectionOptions(options.temporal));
   const client = new Client({ connection, namespace: options.temporal.namespace });
 
-  const writeBuffer = new RegistryWriteBuffer(registry, logger);
+  const processMetrics = options.metrics ?? new ProcessMetrics(logger);
+  const metrics = new BridgeMetrics(processMetrics.registry);
+  const writeBuffer = new RegistryWriteBuffer(metrics.instrumentRegistryWriter(registry), logger);
+  metrics.observePendingEntries(() => writeBuffer.counts().pendingDevices);
   const signaller = new UpgradeSignaller(client, logger);
   const limiter = new DeviceSignalLimiter();
+  // Every signal passes the device's rate limit first; only those it lets through reach Temporal.
+  function limited<S>(kind: SignalKind, send: (ref: DeviceRef, signal: S) => Promise<SignalResult>) {
+    return async (ref: DeviceRef, signal: S): Promise<SignalResult> => {
+      if (!limiter.allow(ref)) return metrics.countRateLimited(kind);
+      return metrics.timeSignal(kind, () => send(ref, signal));
+    };
+  }
   const coalescer = new ProgressCoalescer(
-    async (ref, signal) => (limiter.allow(ref) ? signaller.signalProgress(ref, signal) : 'rate_limited'),
+    limited('progress', (ref, signal) => signaller.signalProgress(ref, signal)),
     settings.progressSignalIntervalMs,
     logger,
   );
@@ -52,7 +73,7 @@ export async function startBridgeService(options: {
     registry: writeBuffer,
     signaller: {
       signalProgress: (ref, signal) => coalescer.submit(ref, signal),
-      signalStatus: async (ref, signal) => (limiter.allow(ref) ? signaller.signalStatus(ref, signal) : 'rate_limited'),
+      signalStatus: limited('status', (ref, signal) => signaller.signalStatus(ref, signal)),
     },
     logger,
   });
@@ -63,15 +84,21 @@ export async function startBridgeService(options: {
     ? REPORT_TOPIC_FILTERS.map((filter) => `$share/${settings.shareGroup}/${filter}`)
     : REPORT_TOPIC_FILTERS;
   const bridges: Bridge[] = [];
+  let metricsServer: MetricsServer | undefined;
   try {
+    // Started before any report is taken, so a port that is taken fails the start with nothing to undo.
+    if (options.metricsServer) {
+      metricsServer = await startMetricsServer(processMetrics, { ...options.metricsServer, portSetting: 'BRIDGE_METRICS_PORT', logger });
+    }
     for (let index = 0; index < settings.connections; index += 1) {
       // Fixed client ids and clean: false keep each connection's persistent session across restarts.
       const role = settings.connections === 1 ? 'bridge' : `bridge-${index}`;
       const mqtt = await connectMqtt(options.mqtt, { role, clean: false }, logger);
-      bridges.push(await startBridge(mqtt, handler, logger.child({ mqttConnection: index }), topicFilters));
+      bridges.push(await startBridge(mqtt, handler, logger.child({ mqttConnection: index }), topicFilters, metrics));
     }
   } catch (error) {
     await Promise.all(bridges.map((bridge) => bridge.stop()));
+    await metricsServer?.close();
     await connection.close();
     await mongo.client.close();
     throw error;
@@ -82,10 +109,11 @@ export async function startBridgeService(options: {
     COUNTS_LOG_INTERVAL_MS,
   );
   countsTimer.unref();
-  logger.info({ connections: settings.connections, sharedSubscription: settings.sharedSubscription }, 'bridge started');
+  logger.info({ connections: settings.connections, sharedSubscription: settings.sharedSubscription, metricsUrl: metricsServer?.url }, 'bridge started');
 
   return {
     counts,
+    metricsUrl: metricsServer?.url,
     async stop() {
       clearInterval(countsTimer);
       await Promise.all(bridges.map((bridge) => bridge.stop()));
@@ -94,6 +122,8 @@ export async function startBridgeService(options: {
       await writeBuffer.stop();
       await connection.close();
       await mongo.client.close();
+      // Served until the end, so a last scrape includes the counts of the stop.
+      await metricsServer?.close();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { loadBridgeSettings, loadMongoSettings, loadMqttSettings, loadTemporalSettings } from '../config/settings';
+import { loadBridgeMetricsSettings, loadBridgeSettings, loadMongoSettings, loadMqttSettings, loadTemporalSettings } from '../config/settings';
 import { runMain, waitForShutdownSignal } from '../lifecycle/shutdown-signal';
 import { createLogger } from '../observability/logger';
 import { startBridgeService } from './bridge-service';
@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     mqtt: loadMqttSettings(),
     bridge: loadBridgeSettings(),
     logger,
+    metricsServer: loadBridgeMetricsSettings(),
   });
   await waitForShutdownSignal(logger);
   await service.stop();

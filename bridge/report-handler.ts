@@ -6,18 +6,22 @@ import type { DeviceRef } from '../protocol';
 import type { ProgressSignal } from '../workflows/upgrade-tracker';
 import type { SignalResult, UpgradeSignaller } from './upgrade-signaller';
 
-/** What became of one MQTT message. */
-export type ReportOutcome =
-  | 'rejected_topic'
-  | 'rejected_oversized'
-  | 'rejected_json'
-  | 'rejected_payload'
-  | 'ignored_late'
-  | 'coalesced'
-  | 'rate_limited'
-  | 'signal_rejected'
-  | 'stored_no_upgrade'
-  | 'signalled';
+/** Every outcome of one MQTT message, listed so that metrics can start each one's count at zero. */
+export const REPORT_OUTCOMES = [
+  'rejected_topic',
+  'rejected_oversized',
+  'rejected_json',
+  'rejected_payload',
+  'ignored_late',
+  'coalesced',
+  'rate_limited',
+  'signal_rejected',
+  'stored_no_upgrade',
+  'signalled',
+] as const;
+
+/** Outcome of one MQTT message. */
+export type ReportOutcome = (typeof REPORT_OUTCOMES)[number];
 
 /**
  * Handles one report from a device: validates topic and payload, queues the device's latest status or
@@ -46,25 +50,25 @@ export class ReportHandler {
     const { kind, messageId, ...ref } = parsedTopic.topic;
 
     if (payload.length > MAX_REPORT_PAYLOAD_BYTES) {
-      return this.reject('rejected_oversized', topic, `payload of ${payload.length} bytes exceeds ${MAX_REPORT_PAYLOAD_BYTES}`);
+      return this.reject('rejected_oversized', topic, `payload of ${payload.length} bytes exceeds ${MAX_REPORT_PAYLOAD_BYTES}`, { ...ref, messageId });
     }
     let body: unknown;
     try {
       body = JSON.parse(payload.toString('utf8'));
     } catch {
-      return this.reject('rejected_json', topic, 'payload is not JSON');
+      return this.reject('rejected_json', topic, 'payload is not JSON', { ...ref, messageId });
     }
 
     let result: SignalResult | 'coalesced';
     await this.deps.registry.waitForCapacity();
     if (kind === ReportKind.OTA_PROGRESS) {
       const report = progressReportSchema.safeParse(body);
-      if (!report.success) return this.reject('rejected_payload', topic, describeIssues(report.error.issues));
+      if (!report.success) return this.reject('rejected_payload', topic, describeIssues(report.error.issues), { ...ref, messageId });
       if (!this.deps.registry.addProgress(ref, report.data, messageId, receivedAt)) return 'ignored_late';
       result = await this.deps.signaller.signalProgress(ref, { messageId, ...report.data, receivedAt: receivedAt.getTime() });
     } else {
       const report = statusReportSchema.safeParse(body);
-      if (!report.success) return this.reject('rejected_payload', topic, describeIssues(report.error.issues));
+      if (!report.success) return this.reject('rejected_payload', topic, describeIssues(report.error.issues), { ...ref, messageId });
       if (!this.deps.registry.addStatus(ref, report.data, messageId, receivedAt)) return 'ignored_late';
       const firmwareVer = report.data.firmware_ver;
       result = await this.deps.signaller.signalStatus(ref, {
@@ -85,10 +89,11 @@ export class ReportHandler {
     }
   }
 
-  private reject(outcome: ReportOutcome, topic: string, reason: string): ReportOutcome {
+  /** Logs and returns a rejection; `report` carries the device and message id once the topic parsed. */
+  private reject(outcome: ReportOutcome, topic: string, reason: string, report?: DeviceRef & { messageId: string }): ReportOutcome {
     // Lines are throttled per kind of rejection and topics cut, so a flood of garbage cannot flood the log.
     const { log, suppressed } = this.throttle.take(outcome);
-    if (log) this.deps.logger.warn({ outcome, topic: topic.slice(0, 200), reason, suppressed }, 'rejected MQTT message');
+    if (log) this.deps.logger.warn({ outcome, topic: topic.slice(0, 200), ...report, reason, suppressed }, 'rejected MQTT message');
     return outcome;
   }
 }

@@ -140,3 +140,30 @@ export function loadBridgeSettings(env: Env = process.env) {
   };
 }
 export type BridgeSettings = ReturnType<typeof loadBridgeSettings>;
+
+/** Address a metrics server listens on. */
+export interface MetricsServerSettings {
+  host: string;
+  /** TCP port; 0 lets the operating system pick a free one. */
+  port: number;
+}
+
+/** Loads where the worker serves `/metrics`; undefined when WORKER_METRICS_PORT is unset, which serves none. */
+export function loadWorkerMetricsSettings(env: Env = process.env): MetricsServerSettings | undefined {
+  return loadMetricsServerSettings('WORKER_METRICS_PORT', env);
+}
+
+/** Loads where the bridge serves `/metrics`; undefined when BRIDGE_METRICS_PORT is unset, which serves none. */
+export function loadBridgeMetricsSettings(env: Env = process.env): MetricsServerSettings | undefined {
+  return loadMetricsServerSettings('BRIDGE_METRICS_PORT', env);
+}
+
+// The servers are off by default because several workers or bridges may run on one host, where a fixed
+// default port would make every process after the first fail to start.
+function loadMetricsServerSettings(portVariable: 'WORKER_METRICS_PORT' | 'BRIDGE_METRICS_PORT', env: Env): MetricsServerSettings | undefined {
+  const settings = parseEnv({ METRICS_HOST: z.string().default('127.0.0.1'), [portVariable]: portSchema.optional() }, env) as {
+    METRICS_HOST: string;
+  } & Partial<Record<typeof portVariable, number>>;
+  const port = settings[portVariable];
+  return port === undefined ? undefined : { host: settings.METRICS_HOST, port };
+}

@@ -7,6 +7,8 @@ import { ConfigError } from '../config/env';
 import { INVALID_CONFIGURATION_EXIT_CODE } from '../lifecycle/invalid-configuration';
 import { exitCodeForSignal, watchShutdownSignals } from '../lifecycle/shutdown-signal';
 import { openFileLogger, type Logger } from '../observability/logger';
+import { ProcessMetrics } from '../metrics/process-metrics';
+import { findFreeLoopbackPort, temporalCoreMetricsOptions, temporalCoreMetricsUrl } from '../metrics/temporal-core-metrics';
 import { PinoSdkLogger } from '../worker/sdk-logger';
 import { startWorkerService } from '../worker/worker-service';
 import { runDemo } from './demo';
@@ -89,11 +91,14 @@ async function main(): Promise<number> {
   // The SDK's native core prints its own logs on the console unless they are forwarded to the logger.
   const fileLogger = await openFileLogger(logFile, settings.log.level);
   const logger = fileLogger.logger;
+  // The SDK core exports its metrics on a loopback port; the API's /metrics serves them with the rest.
+  const coreMetricsPort = await findFreeLoopbackPort();
   Runtime.install({
     logger: new PinoSdkLogger(logger.child({ service: 'worker' })),
-    telemetryOptions: { logging: { forward: {} } },
+    telemetryOptions: { logging: { forward: {} }, metrics: temporalCoreMetricsOptions(coreMetricsPort) },
     shutdownSignals: [],
   });
+  const metrics: StackMetrics = { metrics: new ProcessMetrics(logger), temporalCoreMetricsUrl: temporalCoreMetricsUrl(coreMetricsPort) };
 
   const shutdown = watchShutdownSignals({
     logger,
@@ -109,8 +114,8 @@ async function main(): Promise<number> {
 
   let exitCode: number;
   try {
-    const { mqttUrl, apiUrl, uiUrl } = await startStack(stack, settings, parts, logger);
-    say(`worker, bridge and API started; API: ${apiUrl}; logs: ${logFile}`);
+    const { mqttUrl, apiUrl, uiUrl } = await startStack(stack, settings, parts, logger, metrics);
+    say(`worker, bridge and API started; API: ${apiUrl}; metrics: ${apiUrl}/metrics; logs: ${logFile}`);
     exitCode = 0;
     if (!values['no-demo']) {
       const outcome = await runDemo({ mqttUrl, apiUrl, uiUrl, parts, shutdownRequested: shutdown.requested, print: say });
@@ -154,7 +159,13 @@ interface StartedStack {
 }
 
 /** Starts the servers that are not configured as external, then the worker, the bridge and the API. */
-async function startStack(stack: StackSettings, settings: EngineSettings, parts: StackParts, logger: Logger): Promise<StartedStack> {
+/** One registry for the worker, bridge and API of this process, served by the API at /metrics. */
+interface StackMetrics {
+  metrics: ProcessMetrics;
+  temporalCoreMetricsUrl: string;
+}
+
+async function startStack(stack: StackSettings, settings: EngineSettings, parts: StackParts, logger: Logger, metrics: StackMetrics): Promise<StartedStack> {
   // The servers run in their own process groups, so only stopAll() stops them, after the services.
   let uiUrl: string | undefined;
   if (stack.externalTemporal === undefined) {
@@ -197,19 +208,19 @@ async function startStack(stack: StackSettings, settings: EngineSettings, parts:
   const { temporal, mongo, mqtt } = settings;
   await parts.start(
     'the worker',
-    () => startWorkerService({ temporal, mongo, mqtt, logger: logger.child({ service: 'worker' }) }),
+    () => startWorkerService({ temporal, mongo, mqtt, logger: logger.child({ service: 'worker' }), ...metrics }),
     (worker) => worker.stop(),
   );
   await parts.start(
     'the bridge',
-    () => startBridgeService({ temporal, mongo, mqtt, bridge: settings.bridge, logger: logger.child({ service: 'bridge' }) }),
+    () => startBridgeService({ temporal, mongo, mqtt, bridge: settings.bridge, logger: logger.child({ service: 'bridge' }), metrics: metrics.metrics }),
     (bridge) => bridge.stop(),
   );
   // The bridge has subscribed, so no report a device publishes from now on is lost.
   broker?.admitDevices();
   const api = await parts.start(
     'the API',
-    () => startApiService({ http: settings.http, temporal, mongo, defaults: settings.upgradeDefaults, logger: logger.child({ service: 'api' }) }),
+    () => startApiService({ http: settings.http, temporal, mongo, defaults: settings.upgradeDefaults, logger: logger.child({ service: 'api' }), metrics: metrics.metrics }),
     (service) => service.stop(),
   );
   return { mqttUrl: mqtt.url, apiUrl: api.url, uiUrl };

@@ -8,6 +8,8 @@ export interface UpgradeWorkerOptions {
   dependencies: ActivityDependencies;
   /** Overrides for tuning and tests. */
   tuning?: Partial<Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'shutdownGraceTime'>>;
+  /** Sinks and workflow interceptors that feed the worker's metrics. */
+  observability?: Pick<WorkerOptions, 'sinks' | 'interceptors'>;
 }
 
 /** Path of the module that exports every workflow, resolved next to this file in source and in dist. */
@@ -23,6 +25,7 @@ export async function createUpgradeWorker(options: UpgradeWorkerOptions): Promis
     activities: createActivities(options.dependencies),
     // Lets running activities finish (a publish waits for at most its PUBACK timeout) before exit.
     shutdownGraceTime: '20s',
+    ...options.observability,
     ...options.tuning,
   });
 }

@@ -259,7 +259,8 @@ function createStatePublisher(): PublishState {
     }
     const progress = state.progress === null ? 'no progress yet' : `progress ${state.progress}`;
     setCurrentDetails(
-      `**${state.phase}**, attempt ${state.attempt}/${state.maxAttempts}, ${progress}` +
+      // "attempt 1 of 3" rather than "1/3", which the Temporal UI's Markdown renders as a fraction.
+      `**${state.phase}**, attempt ${state.attempt} of ${state.maxAttempts}, ${progress}` +
         (state.failureReason ? `, last failure ${state.failureReason}` : ''),
     );
   };
