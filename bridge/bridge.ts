@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt';
-import { REPORT_TOPIC_FILTERS } from '../protocol';
+import type { BridgeMetrics } from '../metrics/bridge-metrics';
+import { parseReportTopic, REPORT_TOPIC_FILTERS, upgradeWorkflowId } from '../protocol';
 import type { Logger } from '../observability/logger';
 import type { ReportHandler, ReportOutcome } from './report-handler';
 
@@ -29,6 +30,7 @@ export async function startBridge(
   handler: ReportHandler,
   logger: Logger,
   topicFilters: readonly string[] = REPORT_TOPIC_FILTERS,
+  metrics?: BridgeMetrics,
 ): Promise<Bridge> {
   const counts: BridgeCounts = {
     rejected_topic: 0,
@@ -52,15 +54,17 @@ export async function startBridge(
       try {
         const outcome = await handler.handle(topic, payload, receivedAt);
         counts[outcome] += 1;
+        metrics?.countHandled(outcome);
         return;
       } catch (error) {
         counts.retried_errors += 1;
+        metrics?.reportErrors.inc();
         if (stopping) {
-          logger.warn({ err: error, topic }, 'report not handled before stop; the broker will redeliver it');
+          logger.warn({ err: error, topic, ...reportIds(topic) }, 'report not handled before stop; the broker will redeliver it');
           throw error;
         }
         const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
-        logger.error({ err: error, topic, attempt: attempt + 1, retryInMs: delay }, 'failed to handle report, retrying');
+        logger.error({ err: error, topic, ...reportIds(topic), attempt: attempt + 1, retryInMs: delay }, 'failed to handle report, retrying');
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
@@ -68,6 +72,7 @@ export async function startBridge(
 
   client.handleMessage = (packet, callback) => {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    metrics?.reportsReceived.inc();
     inFlight = handleWithRetry(packet.topic, payload).then(
       () => callback(),
       // No PUBACK: leaving the callback uncalled keeps the message unacknowledged in the session.
@@ -75,11 +80,28 @@ export async function startBridge(
     );
   };
 
-  const granted = await client.subscribeAsync([...topicFilters], { qos: 1 });
-  for (const grant of granted) {
-    if (grant.qos !== 1) throw new Error(`broker granted QoS ${grant.qos} instead of 1 for '${grant.topic}'`);
-  }
+  const subscribe = async () => {
+    const granted = await client.subscribeAsync([...topicFilters], { qos: 1 });
+    for (const grant of granted) {
+      if (grant.qos !== 1) throw new Error(`broker granted QoS ${grant.qos} instead of 1 for '${grant.topic}'`);
+    }
+  };
+  await subscribe();
   logger.info({ topics: topicFilters }, 'bridge subscribed');
+  // mqtt.js subscribes again after a reconnect only when the broker kept no session. Mosquitto 2.0.11
+  // restores a persistent session after a restart with its shared subscriptions broken: they deliver
+  // nothing, and subscribing again changes nothing, while unsubscribing first repairs them. So on every
+  // reconnect the bridge unsubscribes from shared filters and subscribes again.
+  // NOTE: reports that reach such a broker between its restart and this repair are lost; their upgrades
+  // recover through the stall timeout and a retry.
+  const shared = topicFilters.some((filter) => filter.startsWith('$share/'));
+  client.on('connect', () => {
+    const repair = shared ? client.unsubscribeAsync([...topicFilters]).then(subscribe) : subscribe();
+    repair.then(
+      () => logger.info({ topics: topicFilters }, 'bridge subscribed again after reconnecting'),
+      (error: unknown) => logger.error({ err: error }, 'failed to subscribe again after reconnecting'),
+    );
+  });
 
   return {
     counts: () => ({ ...counts }),
@@ -90,4 +112,12 @@ export async function startBridge(
       logger.info({ counts }, 'bridge stopped');
     },
   };
+}
+
+/** Device, message and upgrade workflow ids of a report topic for log lines, or none for an invalid topic. */
+function reportIds(topic: string): { productName?: string; deviceName?: string; messageId?: string; workflowId?: string } {
+  const parsed = parseReportTopic(topic);
+  if (!parsed.ok) return {};
+  const { productName, deviceName, messageId } = parsed.topic;
+  return { productName, deviceName, messageId, workflowId: upgradeWorkflowId({ productName, deviceName }) };
 }

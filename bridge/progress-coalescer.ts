@@ -60,7 +60,7 @@ export class ProgressCoalescer {
     } else {
       this.coalescedCount += 1;
     }
-    state.timer ??= setTimeout(() => void this.sendPending(key), Math.max(0, state.lastSentAt + this.intervalMs - now));
+    state.timer ??= setTimeout(() => void this.sendPending(key), Math.max(0, state.lastSentAt + this.intervalMs - now)).unref();
     return 'coalesced';
   }
 
@@ -99,6 +99,7 @@ export class ProgressCoalescer {
       }
     }
     // Keep the state for one more interval, so that the next report is held back as well.
-    state.timer = setTimeout(() => void this.sendPending(key), this.intervalMs);
+    // Unreferenced, so that a stopped bridge does not wait for this timer to exit.
+    state.timer = setTimeout(() => void this.sendPending(key), this.intervalMs).unref();
   }
 }

@@ -22,12 +22,17 @@ export function parseEnv<Shape extends z.ZodRawShape>(shape: Shape, env: Env = p
     const problems = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
       // Secrets must not reach logs, so the rejected value is shown only for settings that are not secret.
-      const value = isSecret(name) ? '' : ` (got '${input[name] ?? ''}')`;
+      const value = isSecret(name) ? '' : ` (got '${withoutCredentials(input[name] ?? '')}')`;
       return `${name}: ${issue.message}${value}`;
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   return parsed.data;
+}
+
+/** Removes the user and password part of a URL, such as mongodb://user:password@host, for messages and logs. */
+export function withoutCredentials(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@');
 }
 
 function isSecret(name: string): boolean {

@@ -1,4 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { withoutCredentials } from '../config/env';
 import type { MqttSettings } from '../config/settings';
 import type { Logger } from '../observability/logger';
 
@@ -10,6 +11,9 @@ export interface MqttConnectOptions {
   /** Extra options for mqtt.js. */
   extra?: Partial<IClientOptions>;
 }
+
+/** Time the first connection may take, including mqtt.js's own retries, in milliseconds. */
+const START_TIMEOUT_MS = 30_000;
 
 /**
  * Connects to the broker and resolves once the first CONNACK arrives. Afterwards mqtt.js reconnects by
@@ -32,21 +36,29 @@ export async function connectMqtt(settings: MqttSettings, options: MqttConnectOp
   client.on('offline', () => log.warn('MQTT connection lost'));
   client.on('error', (error) => log.error({ err: error }, 'MQTT client error'));
 
+  // A refused TCP connection makes mqtt.js retry without an 'error' event, so start-up also gives up
+  // after a deadline instead of waiting forever for a broker that is not there.
   await new Promise<void>((resolve, reject) => {
-    const onConnect = () => {
-      client.off('error', onError);
-      resolve();
-    };
-    const onError = (error: Error) => {
+    const where = withoutCredentials(settings.url);
+    const finish = (error?: Error) => {
+      clearTimeout(deadline);
       client.off('connect', onConnect);
+      client.off('error', onError);
+      if (!error) return resolve();
       client.end(true);
-      reject(new Error(`could not connect to the MQTT broker at ${settings.url}: ${error.message}`));
+      reject(error);
     };
+    const onConnect = () => finish();
+    const onError = (error: Error) => finish(new Error(`could not connect to the MQTT broker at ${where}: ${error.message}`));
+    const deadline = setTimeout(
+      () => finish(new Error(`could not connect to the MQTT broker at ${where} within ${START_TIMEOUT_MS} ms; check MQTT_URL and that the broker runs`)),
+      START_TIMEOUT_MS,
+    );
     client.once('connect', onConnect);
     client.once('error', onError);
   });
   client.on('connect', () => log.info('reconnected to the MQTT broker'));
-  log.info({ url: settings.url }, 'connected to the MQTT broker');
+  log.info({ url: withoutCredentials(settings.url) }, 'connected to the MQTT broker');
   return client;
 }
 

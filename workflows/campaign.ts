@@ -39,6 +39,10 @@ const MAX_START_BATCH = 50;
 // Runs in flight checked against Temporal in one reconcile activity.
 const MAX_RECONCILE_BATCH = 100;
 
+// A batch of starts or a page of targets takes seconds. An activity lost with a crashed worker is
+// retried only after this timeout, so it bounds how long such a crash holds up the campaign.
+const ACTIVITY_TIMEOUT = '30s';
+
 // Every campaign activity is idempotent, so each retries until it succeeds: a campaign must not end
 // because MongoDB or Temporal was unavailable for a while.
 const RETRY_FOREVER: ActivityOptions['retry'] = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' };
@@ -50,7 +54,7 @@ const {
   recordCampaignProgress,
   cancelDeviceUpgrades,
   reconcileDeviceUpgrades,
-} = proxyActivities<UpgradeActivities>({ startToCloseTimeout: '2m', retry: RETRY_FOREVER });
+} = proxyActivities<UpgradeActivities>({ startToCloseTimeout: ACTIVITY_TIMEOUT, retry: RETRY_FOREVER });
 
 /**
  * Upgrades every target device of a campaign: reads targets page by page, keeps a window of device
@@ -93,7 +97,7 @@ export async function upgradeCampaign(rawInput: CampaignInput): Promise<Campaign
     // Preparing targets scans the device registry, which takes minutes for a large fleet on FerretDB, so
     // the activity heartbeats its progress and resumes from it when retried.
     const { total } = await prepareCampaignTargets.executeWithOptions(
-      { startToCloseTimeout: '6h', heartbeatTimeout: '2m', retry: RETRY_FOREVER, summary: 'list the target devices' },
+      { startToCloseTimeout: '6h', heartbeatTimeout: '30s', retry: RETRY_FOREVER, summary: 'list the target devices' },
       [{ campaignId: input.campaignId }],
     );
     tracker.setTotal(total);
@@ -187,7 +191,7 @@ async function saveProgress(input: CampaignInput, tracker: CampaignTracker, publ
   publish(tracker);
   const outcomes = tracker.takeOutcomes();
   await recordCampaignProgress.executeWithOptions(
-    { startToCloseTimeout: '2m', retry: RETRY_FOREVER, summary: `record ${outcomes.length} device outcomes` },
+    { startToCloseTimeout: ACTIVITY_TIMEOUT, retry: RETRY_FOREVER, summary: `record ${outcomes.length} device outcomes` },
     [{ campaignId: input.campaignId, round: input.round, outcomes, view: tracker.view(), asOf: Date.now() }],
   );
 }
