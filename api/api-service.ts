@@ -6,11 +6,15 @@ import { MongoCampaignStorage } from '../storage/campaign-storage';
 import { DeviceRegistry } from '../storage/device-registry';
 import { connectMongo } from '../storage/mongo';
 import { temporalConnectionOptions } from '../temporal/connection-options';
+import { reconcileCampaigns } from './campaign-reconciler';
+import { CampaignService } from './campaign-service';
 import { buildApiServer } from './server';
 
 export interface ApiService {
   /** Base URL the API listens on, such as http://127.0.0.1:3000. */
   readonly url: string;
+  /** Resolves once the start-up reconciliation of campaigns with their workflows has finished. */
+  readonly reconciled: Promise<void>;
   /** Stops taking connections, lets requests in progress finish, then closes the clients. */
   stop(): Promise<void>;
 }
@@ -45,9 +49,17 @@ export async function startApiService(options: {
   const url = `http://${options.http.host}:${port}`;
   logger.info({ url }, 'API started');
 
+  // Runs in the background: the API serves requests meanwhile, and a failure is logged, not fatal.
+  const campaigns = new CampaignService(client, temporal.taskQueue, campaignStorage, options.defaults);
+  const reconciled = reconcileCampaigns({ client, storage: campaignStorage, campaigns, logger }).catch((error: unknown) => {
+    logger.error({ err: error }, 'failed to reconcile campaigns at start-up');
+  });
+
   return {
     url,
+    reconciled: reconciled.then(() => undefined),
     async stop() {
+      await reconciled;
       await app.close();
       await connection.close();
       await mongo.client.close();

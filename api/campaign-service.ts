@@ -127,18 +127,8 @@ export class CampaignService {
       summary: null,
     });
 
-    const input: CampaignInput = {
-      campaignId: id,
-      productName: stored.campaign.product_name,
-      firmware: stored.campaign.firmware,
-      rollout: stored.campaign.rollout as CampaignInput['rollout'],
-      upgrade: stored.campaign.upgrade as CampaignInput['upgrade'],
-      startAt: stored.campaign.start_at?.getTime() ?? null,
-      tuning: stored.campaign.tuning,
-      round: 1,
-    };
     // A retried request may find the campaign stored but its workflow not yet started, so start it then.
-    if (stored.created || !(await this.workflowExists(workflowId))) await this.startWorkflow(input);
+    if (stored.created || !(await this.workflowExists(workflowId))) await this.startWorkflow(firstRoundInput(stored.campaign));
     return { created: stored.created, campaign: await this.read(id) };
   }
 
@@ -155,6 +145,10 @@ export class CampaignService {
     let view: CampaignView | null = null;
     if (description?.status.name === 'COMPLETED') {
       view = (await this.client.workflow.getHandle(document.workflow_id, description.runId).result()) as CampaignView;
+    } else if (description && description.status.name !== 'RUNNING' && document.summary !== null) {
+      // A terminated or timed-out run could not record its end; the stored view, which start-up
+      // reconciliation closes, says more than a query that replays its last running state.
+      view = viewFromSummary(document);
     } else if (description) {
       view = await this.client
         .withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(campaignStateQuery))
@@ -247,6 +241,11 @@ export class CampaignService {
     return { devices, next: devices.length === options.limit && last ? last.deviceName : null };
   }
 
+  /** Starts the first round of a stored campaign whose workflow was never started. */
+  startFirstRound(document: CampaignDocument): Promise<void> {
+    return withTemporalDeadline(this.client, () => this.startWorkflow(firstRoundInput(document)));
+  }
+
   private async startWorkflow(input: CampaignInput): Promise<void> {
     const workflowId = campaignWorkflowId(input.campaignId);
     await this.client.workflow.start(upgradeCampaign, {
@@ -279,6 +278,20 @@ export class CampaignService {
       throw error;
     }
   }
+}
+
+/** Input of a campaign's first round, from its stored definition. */
+function firstRoundInput(document: CampaignDocument): CampaignInput {
+  return {
+    campaignId: document._id,
+    productName: document.product_name,
+    firmware: document.firmware,
+    rollout: document.rollout as CampaignInput['rollout'],
+    upgrade: document.upgrade as CampaignInput['upgrade'],
+    startAt: document.start_at?.getTime() ?? null,
+    tuning: document.tuning,
+    round: 1,
+  };
 }
 
 /** The view the workflow stored last, for listings and when no worker answers a query. */

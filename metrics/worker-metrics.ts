@@ -4,8 +4,12 @@ import type { CommandPublisher } from '../activities';
 import { parseCommandTopic } from '../protocol';
 import type { UpgradeOutcome, UpgradeTrigger, WorkflowMetricSinks } from './workflow-metric-sinks';
 
-/** Path of the workflow interceptor module that feeds the sinks, resolved next to this file in source and in dist. */
-export const WORKFLOW_METRICS_INTERCEPTORS_PATH = require.resolve('./workflow-interceptors');
+/** Returns the path of the workflow interceptor module that feeds the sinks, next to this file in source and in dist. */
+export function workflowMetricsInterceptorsPath(): string {
+  // Resolved when a worker is created, not when this module loads: a program that loads this module
+  // without bundling workflows need not ship the interceptor module.
+  return require.resolve('./workflow-interceptors');
+}
 
 const TRIGGERS: readonly UpgradeTrigger[] = ['request', 'campaign'];
 const UNREASONED_OUTCOMES: readonly UpgradeOutcome[] = ['succeeded', 'cancelled'];

@@ -210,6 +210,20 @@ export class CampaignStore {
   }
 
   /**
+   * Returns campaigns whose stored summary is missing or not final (scheduled, running, paused or
+   * aborted with devices still in flight), in `_id` order after `afterId`, for reconciling them with
+   * their workflows.
+   */
+  async listUnfinished(afterId: string | null, limit: number): Promise<CampaignDocument[]> {
+    assertBatchSize('limit', limit, MAX_CAMPAIGN_LIST_LIMIT);
+    const unfinished: Filter<CampaignDocument> = {
+      $or: [{ summary: null }, { 'summary.state': { $in: ['scheduled', 'running', 'paused', 'aborted'] } }],
+    };
+    const filter: Filter<CampaignDocument> = afterId === null ? unfinished : { $and: [unfinished, { _id: { $gt: afterId } }] };
+    return this.campaigns.find(filter).sort({ _id: 1 }).limit(limit).toArray();
+  }
+
+  /**
    * Stores the workflow's latest summary of a campaign. Returns false, and keeps the stored summary, when
    * that one has a later `updatedAt`: a retried activity that finishes late must not turn back the state.
    * Throws when the campaign does not exist.

@@ -5,7 +5,7 @@ import { connectMqtt, publishQos1 } from '../messaging/mqtt-connection';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server';
 import { ProcessMetrics } from '../metrics/process-metrics';
 import { temporalCoreMetricsSource } from '../metrics/temporal-core-metrics';
-import { WORKFLOW_METRICS_INTERCEPTORS_PATH, WorkerMetrics } from '../metrics/worker-metrics';
+import { workflowMetricsInterceptorsPath, WorkerMetrics } from '../metrics/worker-metrics';
 import type { Logger } from '../observability/logger';
 import { MongoCampaignStorage } from '../storage/campaign-storage';
 import { DeviceRegistry } from '../storage/device-registry';
@@ -81,7 +81,7 @@ export async function startWorkerService(options: {
       tuning: options.tuning,
       observability: {
         sinks: metrics.sinks(),
-        interceptors: { workflowModules: [WORKFLOW_METRICS_INTERCEPTORS_PATH] },
+        interceptors: { workflowModules: [workflowMetricsInterceptorsPath()] },
       },
     });
   } catch (error) {

@@ -94,7 +94,11 @@ describe('single device upgrade end to end', () => {
     expect(body.progress).toBe(100);
     expect(body.upgrade.status).toBe('COMPLETED');
 
-    const after = await callApi(engine, 'GET', `/devices/${PRODUCT}/${device.deviceName}`);
+    // The registry is written behind the signals, so it may take a moment to catch up.
+    const after = await waitFor('firmware_ver 1.1 in the registry', async () => {
+      const response = await callApi(engine, 'GET', `/devices/${PRODUCT}/${device.deviceName}`);
+      return response.body.device_status.firmware_ver === '1.1' ? response : undefined;
+    });
     expect(after.body.device_status.firmware_ver).toBe('1.1');
     expect(device.currentVersion).toBe('1.1');
     expect(device.acceptedCommandCount).toBe(1);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { Registry } from 'prom-client';
-import { WORKFLOW_METRICS_INTERCEPTORS_PATH, WorkerMetrics } from '../../metrics/worker-metrics';
+import { workflowMetricsInterceptorsPath, WorkerMetrics } from '../../metrics/worker-metrics';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { quietRuntime } from '../support/worker-harness';
 import { parseSamples } from './scrape';
@@ -28,7 +28,7 @@ describe('workflow metrics on replay', () => {
 
     const failures: string[] = [];
     let replayed = 0;
-    const options = { workflowsPath: WORKFLOWS_PATH, sinks: metrics.sinks(), interceptors: { workflowModules: [WORKFLOW_METRICS_INTERCEPTORS_PATH] } };
+    const options = { workflowsPath: WORKFLOWS_PATH, sinks: metrics.sinks(), interceptors: { workflowModules: [workflowMetricsInterceptorsPath()] } };
     for await (const result of Worker.runReplayHistories(options, histories)) {
       replayed += 1;
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
