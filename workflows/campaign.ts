@@ -7,6 +7,7 @@ import {
   defineSignal,
   defineUpdate,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -30,6 +31,9 @@ export const pauseCampaignUpdate = defineUpdate<CampaignView>('pause');
 export const resumeCampaignUpdate = defineUpdate<CampaignView>('resume');
 /** Starts no more devices and cancels those in flight. Rejected once the campaign is cancelled or completed. */
 export const cancelCampaignUpdate = defineUpdate<CampaignView>('cancel');
+
+/** Patch id of writing outcomes in the background while devices keep starting. */
+const BACKGROUND_OUTCOME_WRITES = 'background-outcome-writes';
 
 /** Application failure type of a campaign input the workflow cannot run. */
 export const INVALID_CAMPAIGN_INPUT = 'InvalidCampaignInput';
@@ -105,6 +109,14 @@ export async function upgradeCampaign(rawInput: CampaignInput): Promise<Campaign
   }
   await saveProgress(input, tracker, publish);
 
+  // Writing outcomes used to hold up starting devices; runs that started before that changed replay the
+  // old way. A background write bumps `version` when it ends, which wakes the loop.
+  const flushInBackground = patched(BACKGROUND_OUTCOME_WRITES);
+  let backgroundFlush: Promise<void> | undefined;
+  const finishFlush = async () => {
+    if (backgroundFlush) await backgroundFlush;
+  };
+
   let page: string[] = [];
   for (;;) {
     const seen = tracker.version;
@@ -114,9 +126,19 @@ export async function upgradeCampaign(rawInput: CampaignInput): Promise<Campaign
       await cancelDeviceUpgrades({ productName: input.productName, runs: toCancel });
       log.info('cancelled devices in flight', { ...ids, devices: toCancel.length });
     }
-    if (tracker.hasOutcomesToFlush(Date.now())) await saveProgress(input, tracker, publish);
+    if (tracker.hasOutcomesToFlush(Date.now())) {
+      if (!flushInBackground) {
+        await saveProgress(input, tracker, publish);
+      } else if (!backgroundFlush) {
+        backgroundFlush = saveProgress(input, tracker, publish).finally(() => {
+          backgroundFlush = undefined;
+          tracker.version += 1;
+        });
+      }
+    }
     if (tracker.isFinished()) break;
     if (shouldContinueAsNew(input, tracker)) {
+      await finishFlush();
       await saveProgress(input, tracker, publish);
       // Updates and signals being handled must finish before the run ends, or they would be lost.
       await condition(allHandlersFinished);
@@ -160,12 +182,15 @@ export async function upgradeCampaign(rawInput: CampaignInput): Promise<Campaign
     // of `version` or a positive timeout, so the loop cannot spin without awaiting anything.
     publish(tracker);
     const now = Date.now();
-    const timers = [tracker.msUntilStartAllowed(now), tracker.msUntilFlush(now), tracker.msUntilReconcile(now, input.tuning.reconcileIntervalMs)];
+    // While a write is in progress, its end wakes the loop; a flush timer would fire again and again.
+    const flushTimer = backgroundFlush ? undefined : tracker.msUntilFlush(now);
+    const timers = [tracker.msUntilStartAllowed(now), flushTimer, tracker.msUntilReconcile(now, input.tuning.reconcileIntervalMs)];
     const wakeIn = Math.min(...timers.filter((ms): ms is number => ms !== undefined));
     if (Number.isFinite(wakeIn)) await condition(() => tracker.version !== seen, wakeIn, { summary: 'wait for devices, operators or the start rate' });
     else await condition(() => tracker.version !== seen);
   }
 
+  await finishFlush();
   tracker.finish(Date.now());
   await saveProgress(input, tracker, publish);
   await condition(allHandlersFinished);

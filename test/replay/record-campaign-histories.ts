@@ -1,6 +1,8 @@
 // Records histories of campaign workflows, and of device upgrades started by a campaign, for the replay
 // test. Run it after a deliberate change of workflow behaviour: `npm run record-histories`. It starts
 // its own Temporal dev server, FerretDB and Mosquitto, the engine in this process, and a small fleet.
+// Histories recorded by earlier versions of the workflows stay in histories/ under a version prefix
+// (v1-...), so the replay test keeps proving that runs started before a change still replay.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
