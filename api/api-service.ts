@@ -6,6 +6,7 @@ import { MongoCampaignStorage } from '../storage/campaign-storage';
 import { DeviceRegistry } from '../storage/device-registry';
 import { connectMongo } from '../storage/mongo';
 import { temporalConnectionOptions } from '../temporal/connection-options';
+import { UNPROTECTED_API_SETTINGS, validateApiSecuritySettings, type ApiSecuritySettings } from './auth/security-settings';
 import { reconcileCampaigns } from './campaign-reconciler';
 import { CampaignService } from './campaign-service';
 import { buildApiServer } from './server';
@@ -23,6 +24,11 @@ export interface ApiService {
  * Connects to MongoDB and Temporal and serves the HTTP API until stopped. `GET /metrics` serves
  * `metrics`, in which the API counts its requests, or a registry of its own when left out. A process
  * that runs the worker and the bridge as well passes their ProcessMetrics, so this one endpoint serves all.
+ *
+ * `security` sets the accepted tokens and the rate limit, and is checked before anything connects, so a
+ * ConfigError stops the start at once. Left out, the API runs without authentication and without rate
+ * limiting (UNPROTECTED_API_SETTINGS), which suits tests; `api/main.ts` always passes
+ * loadApiSecuritySettings(), which rejects a start without tokens unless API_AUTH=disabled.
  */
 export async function startApiService(options: {
   http: HttpSettings;
@@ -31,8 +37,12 @@ export async function startApiService(options: {
   defaults: UpgradeDefaults;
   logger: Logger;
   metrics?: ProcessMetrics;
+  security?: ApiSecuritySettings;
 }): Promise<ApiService> {
   const { logger, temporal } = options;
+  const security = options.security ?? UNPROTECTED_API_SETTINGS;
+  validateApiSecuritySettings(security);
+
   const mongo = await connectMongo(options.mongo, logger);
   const registry = new DeviceRegistry(mongo.db);
   await registry.ensureIndexes();
@@ -42,11 +52,12 @@ export async function startApiService(options: {
   const client = new Client({ connection, namespace: temporal.namespace });
 
   const metrics = options.metrics ?? new ProcessMetrics(logger);
-  const app = buildApiServer({ temporal: client, taskQueue: temporal.taskQueue, registry, campaignStorage, defaults: options.defaults, logger, metrics });
+  const app = buildApiServer({ temporal: client, taskQueue: temporal.taskQueue, registry, campaignStorage, defaults: options.defaults, logger, metrics, security });
   await app.listen({ host: options.http.host, port: options.http.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.http.port;
   const url = `http://${options.http.host}:${port}`;
+  logSecurity(logger, url, security, options.security === undefined);
   logger.info({ url }, 'API started');
 
   // Runs in the background: the API serves requests meanwhile, and a failure is logged, not fatal.
@@ -66,4 +77,20 @@ export async function startApiService(options: {
       logger.info('API stopped');
     },
   };
+}
+
+/** Logs who may call the API: token names and roles, never the tokens; a warning when anyone may. */
+function logSecurity(logger: Logger, url: string, security: ApiSecuritySettings, leftOut: boolean): void {
+  const { auth, healthAccess, metricsAccess, rateLimit } = security;
+  if (auth.mode === 'tokens') {
+    const principals = auth.tokens.map((token) => ({ name: token.name, role: token.role }));
+    logger.info({ principals, healthAccess, metricsAccess, rateLimit }, 'API authentication enabled');
+    return;
+  }
+  const cause = leftOut ? 'the API was started without security settings' : 'API_AUTH=disabled';
+  logger.warn(
+    { url, rateLimit: rateLimit.perSecond > 0 ? rateLimit : 'off' },
+    `API authentication is disabled (${cause}): any client that reaches ${url} can start and cancel upgrades; ` +
+      'set API_TOKENS or API_TOKENS_FILE to require tokens',
+  );
 }

@@ -1,4 +1,4 @@
-import { loadHttpSettings, loadMongoSettings, loadTemporalSettings, loadUpgradeDefaults } from '../config/settings';
+import { loadApiSecuritySettings, loadHttpSettings, loadMongoSettings, loadTemporalSettings, loadUpgradeDefaults } from '../config/settings';
 import { runMain, waitForShutdownSignal } from '../lifecycle/shutdown-signal';
 import { createLogger } from '../observability/logger';
 import { startApiService } from './api-service';
@@ -12,6 +12,7 @@ async function main(): Promise<void> {
     temporal: loadTemporalSettings(),
     mongo: loadMongoSettings(),
     defaults: loadUpgradeDefaults(),
+    security: loadApiSecuritySettings(),
     logger,
   });
   await waitForShutdownSignal(logger);

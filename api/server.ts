@@ -8,6 +8,8 @@ import { instrumentHttpRequests } from '../metrics/http-request-metrics';
 import type { ProcessMetrics } from '../metrics/process-metrics';
 import type { Logger } from '../observability/logger';
 import { upgradeWorkflowId } from '../protocol';
+import { installApiSecurity, type ApiSecurityOptions } from './auth/api-security';
+import { UNPROTECTED_API_SETTINGS, type ApiSecuritySettings } from './auth/security-settings';
 import { campaignWorkflowId } from '../workflows/campaign-input';
 import type { MongoCampaignStorage } from '../storage/campaign-storage';
 import type { DeviceRegistry } from '../storage/device-registry';
@@ -27,6 +29,10 @@ export interface ApiDependencies {
   logger: Logger;
   /** Metrics of the process, served at `GET /metrics`; the API adds its request counters to them. */
   metrics: ProcessMetrics;
+  /** Tokens, roles and rate limits; left out, the API is unprotected (UNPROTECTED_API_SETTINGS). */
+  security?: ApiSecuritySettings;
+  /** Clock of the rate limiter, for tests. */
+  securityOptions?: ApiSecurityOptions;
 }
 
 /** Largest request body accepted, in bytes: requests are a few small fields. */
@@ -42,6 +48,8 @@ export function buildApiServer(deps: ApiDependencies): FastifyInstance {
     routerOptions: { maxParamLength: 256 },
   });
   app.register(formBody, { bodyLimit: MAX_BODY_BYTES });
+  // Before any route, so that the hook covers every route, /metrics included, and the not-found handler.
+  installApiSecurity(app, deps.security ?? UNPROTECTED_API_SETTINGS, deps.securityOptions);
   instrumentHttpRequests(app, deps.metrics);
 
   // Parser errors (malformed JSON, oversized bodies, unsupported media types) keep Fastify's status code

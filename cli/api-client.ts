@@ -49,6 +49,20 @@ export class ApiError extends CliError {
   }
 }
 
+/**
+ * The API responded 401 or 403: it requires a token and none was sent, the token is not valid, or its
+ * role does not allow the request. The message contains the API's reason, never the token.
+ */
+export class ApiAuthError extends ApiError {
+  constructor(requestLine: string, status: number, errorName: string, apiMessage: string, tokenSent: boolean) {
+    super(requestLine, status, errorName, apiMessage, []);
+    this.name = 'ApiAuthError';
+    this.message = tokenSent
+      ? `the API rejected the token: ${apiMessage} (${requestLine}, ${status}); check --token or OTA_API_TOKEN`
+      : `the API requires a token: ${apiMessage} (${requestLine}, ${status}); set OTA_API_TOKEN or --token`;
+  }
+}
+
 /** The address responded, but not as the OTA API does: with a body that is not JSON, or JSON of another shape. */
 export class UnexpectedResponseError extends CliError {
   constructor(baseUrl: string, requestLine: string, problem: string) {
@@ -64,6 +78,8 @@ export interface ApiResponse<T> {
 
 export interface ApiClientOptions {
   timeoutMs?: number;
+  /** Bearer token sent as `Authorization: Bearer` with every request. */
+  token?: string;
   /** Ctrl-C: abandons the request in progress. */
   signal?: AbortSignal;
 }
@@ -72,6 +88,7 @@ export interface ApiClientOptions {
 export class ApiClient {
   private readonly timeoutMs: number;
   private readonly signal: AbortSignal | undefined;
+  private readonly token: string | undefined;
 
   constructor(
     readonly baseUrl: string,
@@ -79,6 +96,7 @@ export class ApiClient {
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.signal = options.signal;
+    this.token = options.token;
   }
 
   get<T>(path: string): Promise<ApiResponse<T>> {
@@ -96,13 +114,19 @@ export class ApiClient {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = this.signal ? AbortSignal.any([timeout, this.signal]) : timeout;
 
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+
     let response: Response;
     let text: string;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
+        // With a token, a redirect could carry it to another server, so redirects are reported instead.
+        redirect: this.token === undefined ? 'follow' : 'manual',
         signal,
       });
       // The timeout covers reading the body too, because a server can stall after the headers.
@@ -113,8 +137,17 @@ export class ApiClient {
       throw new ApiUnreachableError(this.baseUrl, describeFetchFailure(error));
     }
 
+    if (this.token !== undefined) text = text.replaceAll(this.token, '[token]');
+    if (this.token !== undefined && response.status >= 300 && response.status < 400) {
+      const location = response.headers.get('location') ?? 'no location';
+      throw new UnexpectedResponseError(
+        this.baseUrl,
+        requestLine,
+        `a redirect (${response.status}) to ${location}, which the CLI does not follow while it sends a token`,
+      );
+    }
     const parsed = parseJson(text);
-    if (!response.ok) throw apiErrorFrom(requestLine, response, text, parsed);
+    if (!response.ok) throw apiErrorFrom(requestLine, response, text, parsed, this.token !== undefined);
     if (parsed === undefined) {
       const contentType = response.headers.get('content-type') ?? 'no content-type';
       throw new UnexpectedResponseError(this.baseUrl, requestLine, `status ${response.status} with a body that is not JSON (${contentType})`);
@@ -141,14 +174,22 @@ function parseJson(text: string): unknown {
   }
 }
 
-function apiErrorFrom(requestLine: string, response: Response, text: string, body: unknown): ApiError {
+function apiErrorFrom(requestLine: string, response: Response, text: string, body: unknown, tokenSent: boolean): ApiError {
+  let errorName = response.statusText;
+  let message: string;
+  let fields: FieldProblem[] = [];
   if (typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string') {
-    const { error, message, fields } = body as { error?: unknown; message: string; fields?: unknown };
-    return new ApiError(requestLine, response.status, typeof error === 'string' ? error : response.statusText, message, fieldList(fields));
+    const apiBody = body as { error?: unknown; message: string; fields?: unknown };
+    if (typeof apiBody.error === 'string') errorName = apiBody.error;
+    message = apiBody.message;
+    fields = fieldList(apiBody.fields);
+  } else {
+    // Not the API's error shape, for example a proxy's error page. Its start is usually enough to identify it.
+    message = text.replace(/\s+/g, ' ').trim().slice(0, 200) || 'the response had no body';
   }
-  // Not the API's error shape, for example a proxy's error page. Its start is usually enough to identify it.
-  const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
-  return new ApiError(requestLine, response.status, response.statusText, snippet || 'the response had no body', []);
+  // Without a token, a 403 comes from something else than the API's roles, such as a proxy.
+  if (response.status === 401 || (response.status === 403 && tokenSent)) return new ApiAuthError(requestLine, response.status, errorName, message, tokenSent);
+  return new ApiError(requestLine, response.status, errorName, message, fields);
 }
 
 function fieldList(value: unknown): FieldProblem[] {

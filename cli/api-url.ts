@@ -21,7 +21,7 @@ export function resolveApiUrl(option: string | undefined, env: Record<string, st
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`invalid API URL '${text}' (from ${source}): the scheme must be http or https, not ${url.protocol.slice(0, -1)}`);
   }
-  // fetch rejects URLs with credentials, and the API has no authentication to put there.
+  // fetch rejects URLs with credentials; the API takes a bearer token (--token) instead.
   if (url.username !== '' || url.password !== '') {
     throw new UsageError(`invalid API URL '${text}' (from ${source}): remove the user name and password`);
   }

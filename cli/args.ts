@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { listCampaignsQuerySchema, listDevicesQuerySchema } from '../api/campaign-request';
 import { deviceNameSchema, otaUpgradePayloadSchema, productNameSchema, type OtaUpgradePayload } from '../protocol';
+import { BEARER_TOKEN_PATTERN } from '../api/auth/api-token';
 import { campaignIdSchema } from '../workflows/campaign-input';
 import type { DeviceOutcome } from '../workflows/campaign-types';
 import { DEFAULT_TIMEOUT_MS } from './api-client';
@@ -25,6 +26,8 @@ export type Command =
 /** Options every command that calls the API takes. */
 export interface GlobalOptions {
   apiUrl: string;
+  /** Bearer token sent with every request, from --token or OTA_API_TOKEN; undefined sends none. */
+  token: string | undefined;
   timeoutMs: number;
   /** Print the API's response as JSON instead of a readable form. */
   json: boolean;
@@ -49,6 +52,7 @@ export const DEVICE_OUTCOMES: readonly DeviceOutcome[] = listDevicesQuerySchema.
 // Every option of every command, so that a single parse can tell which options take a value.
 const OPTIONS = {
   api: { type: 'string' },
+  token: { type: 'string' },
   'timeout-ms': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -69,7 +73,7 @@ const CAMPAIGN_HELP = 'ota campaign --help';
 const UPGRADE_HELP = 'ota upgrade --help';
 
 // Options that every command accepts; --json is left out because `watch` has no JSON output.
-const GLOBAL_OPTIONS: readonly OptionName[] = ['api', 'timeout-ms', 'help'];
+const GLOBAL_OPTIONS: readonly OptionName[] = ['api', 'token', 'timeout-ms', 'help'];
 
 interface CommandSpec {
   arguments: readonly string[];
@@ -130,6 +134,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
 
   const options: GlobalOptions = {
     apiUrl: resolveApiUrl(values.api, env),
+    token: resolveToken(values.token, env),
     timeoutMs: parseWholeNumber('--timeout-ms', values['timeout-ms'], MIN_TIMEOUT_MS, MAX_TIMEOUT_MS) ?? DEFAULT_TIMEOUT_MS,
     json: values.json ?? false,
   };
@@ -139,6 +144,7 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
 
 type ParsedValues = Partial<Record<OptionName, string | boolean>> & {
   api?: string;
+  token?: string;
   'timeout-ms'?: string;
   json?: boolean;
   help?: boolean;
@@ -159,6 +165,19 @@ function parseTokens(argv: readonly string[]) {
     seen.add(token.name);
   }
   return { values: parsed.values as ParsedValues, positionals: parsed.positionals, tokens: parsed.tokens };
+}
+
+/**
+ * Resolves the bearer token from --token, then OTA_API_TOKEN. An empty OTA_API_TOKEN counts as unset, as
+ * other settings do. The errors never contain the token, because they are printed.
+ */
+function resolveToken(option: string | undefined, env: Record<string, string | undefined>): string | undefined {
+  const [token, source] = option !== undefined ? [option, '--token'] : [env.OTA_API_TOKEN || undefined, 'OTA_API_TOKEN'];
+  if (token === undefined) return undefined;
+  if (!BEARER_TOKEN_PATTERN.test(token)) {
+    throw new UsageError(`invalid token from ${source}: a bearer token is letters, digits and -._~+/ characters, then '=' padding only (empty, spaces or quotes are not allowed)`);
+  }
+  return token;
 }
 
 function describeParseError(error: Error & { code?: string }): string {

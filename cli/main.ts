@@ -24,7 +24,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 
     const { command, options } = commandLine;
     const context: CommandContext = {
-      api: new ApiClient(options.apiUrl, { timeoutMs: options.timeoutMs, signal: io.signal }),
+      api: new ApiClient(options.apiUrl, { timeoutMs: options.timeoutMs, signal: io.signal, token: options.token }),
       io,
       json: options.json,
     };

@@ -13,6 +13,8 @@ import { DEFAULT_API_URL } from './api-url';
 
 const GLOBAL_OPTIONS = `Options of every command:
   --api URL            base URL of the OTA API (default: OTA_API_URL, else ${DEFAULT_API_URL})
+  --token TOKEN        bearer token of the API, sent as 'Authorization: Bearer' (default: OTA_API_TOKEN, else
+                       none); prefer OTA_API_TOKEN, because other users of the host can see command lines
   --timeout-ms N       time one request may take, in ms, from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS} (default ${DEFAULT_TIMEOUT_MS})
   --json               print the API's response as JSON instead of text (every command but watch)
   -h, --help           print help`;

@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { booleanSchema, millisecondsSchema, parseEnv, portSchema } from './env';
+import type { ApiToken } from '../api/auth/api-token';
+import { DEFAULT_RATE_LIMIT, validateApiSecuritySettings, type ApiSecuritySettings } from '../api/auth/security-settings';
+import { readApiTokensFile } from '../api/auth/token-file-setting';
+import { parseApiTokensSetting } from '../api/auth/token-list-setting';
+import { booleanSchema, ConfigError, millisecondsSchema, parseEnv, portSchema } from './env';
 
 type Env = Record<string, string | undefined>;
 
@@ -85,6 +89,46 @@ export function loadHttpSettings(env: Env = process.env) {
 }
 export type HttpSettings = ReturnType<typeof loadHttpSettings>;
 
+const endpointAccessSchema = z.enum(['open', 'token'], { error: "expected 'open' or 'token'" });
+
+/**
+ * Loads who may call the HTTP API: the bearer tokens of API_TOKENS and API_TOKENS_FILE with their roles,
+ * whether /health, /ready and /metrics need a token, and the rate limit per principal. Throws ConfigError
+ * naming the setting when a token is invalid or repeated, and when no token is configured unless
+ * API_AUTH=disabled. The messages never contain a token.
+ */
+export function loadApiSecuritySettings(env: Env = process.env): ApiSecuritySettings {
+  const settings = parseEnv(
+    {
+      API_AUTH: z.enum(['tokens', 'disabled'], { error: "expected 'tokens' or 'disabled'" }).default('tokens'),
+      API_TOKENS: z.string().optional(),
+      API_TOKENS_FILE: z.string().optional(),
+      API_AUTH_HEALTH: endpointAccessSchema.default('open'),
+      API_AUTH_METRICS: endpointAccessSchema.default('open'),
+      API_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(DEFAULT_RATE_LIMIT.perSecond),
+      API_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_RATE_LIMIT.burst),
+    },
+    env,
+  );
+  const tokens: ApiToken[] = [];
+  if (settings.API_TOKENS !== undefined) tokens.push(...parseApiTokensSetting(settings.API_TOKENS));
+  if (settings.API_TOKENS_FILE !== undefined) tokens.push(...readApiTokensFile(settings.API_TOKENS_FILE));
+  // Tokens that are configured but silently ignored would leave the API open while looking protected.
+  if (settings.API_AUTH === 'disabled' && tokens.length > 0) {
+    const configured = settings.API_TOKENS !== undefined ? 'API_TOKENS' : 'API_TOKENS_FILE';
+    throw new ConfigError(`invalid configuration: API_AUTH is 'disabled' but ${configured} is set: unset API_AUTH to require the tokens, or unset ${configured}`);
+  }
+
+  const security: ApiSecuritySettings = {
+    auth: settings.API_AUTH === 'disabled' ? { mode: 'disabled' } : { mode: 'tokens', tokens },
+    healthAccess: settings.API_AUTH_HEALTH,
+    metricsAccess: settings.API_AUTH_METRICS,
+    rateLimit: { perSecond: settings.API_RATE_LIMIT_PER_SECOND, burst: settings.API_RATE_LIMIT_BURST },
+  };
+  validateApiSecuritySettings(security);
+  return security;
+}
+
 /** Defaults for a device upgrade that a request does not set. */
 export function loadUpgradeDefaults(env: Env = process.env) {
   const settings = parseEnv(
@@ -128,6 +172,7 @@ export function loadBridgeSettings(env: Env = process.env) {
       BRIDGE_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1 to 64 letters, digits, _ or -' }).default('ota-bridge'),
       BRIDGE_SHARED_SUBSCRIPTION: booleanSchema.optional(),
       BRIDGE_PROGRESS_SIGNAL_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+      BRIDGE_SESSION: z.enum(['persistent', 'clean'], { error: "expected 'persistent' or 'clean'" }).default('persistent'),
     },
     env,
   );
@@ -137,6 +182,10 @@ export function loadBridgeSettings(env: Env = process.env) {
     // Several connections must share one subscription, or each would receive every report.
     sharedSubscription: settings.BRIDGE_SHARED_SUBSCRIPTION ?? settings.BRIDGE_CONNECTIONS > 1,
     progressSignalIntervalMs: settings.BRIDGE_PROGRESS_SIGNAL_INTERVAL_MS,
+    // Persistent sessions keep reports for a bridge that restarts under the same client ids. Mosquitto
+    // also keeps queueing a stopped member's share of a shared subscription, though, so with several
+    // bridges that come and go, clean sessions let the survivors take over a stopped bridge's share.
+    cleanSession: settings.BRIDGE_SESSION === 'clean',
   };
 }
 export type BridgeSettings = ReturnType<typeof loadBridgeSettings>;

@@ -1,12 +1,4 @@
-import {
-  loadBridgeSettings,
-  loadHttpSettings,
-  loadLogSettings,
-  loadMongoSettings,
-  loadMqttSettings,
-  loadTemporalSettings,
-  loadUpgradeDefaults,
-} from '../config/settings';
+import { loadApiSecuritySettings, loadBridgeSettings, loadHttpSettings, loadLogSettings, loadMongoSettings, loadMqttSettings, loadTemporalSettings, loadUpgradeDefaults } from '../config/settings';
 import { LOOPBACK_HOST } from './ports';
 import { generateEngineCredentials, type EngineCredentials } from './servers/broker-admission';
 import type { StackSettings } from './stack-settings';
@@ -44,6 +36,10 @@ export function loadEngineSettings(stack: StackSettings, env: Env = process.env)
     bridge: stack.externalMqtt === undefined ? { ...bridge, connections: 1, sharedSubscription: false } : bridge,
     http: loadHttpSettings(settingsEnv),
     upgradeDefaults: loadUpgradeDefaults(settingsEnv),
+    // The start command serves on loopback: without configured tokens it turns authentication off on purpose.
+    apiSecurity: loadApiSecuritySettings(
+      settingsEnv.API_TOKENS || settingsEnv.API_TOKENS_FILE ? settingsEnv : { ...settingsEnv, API_AUTH: settingsEnv.API_AUTH || 'disabled' },
+    ),
     /** Credentials the embedded broker requires for the engine's client ids; undefined with an external broker. */
     brokerCredentials,
   };

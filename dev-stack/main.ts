@@ -117,7 +117,9 @@ async function main(): Promise<number> {
     const { mqttUrl, apiUrl, uiUrl } = await startStack(stack, settings, parts, logger, metrics);
     say(`worker, bridge and API started; API: ${apiUrl}; metrics: ${apiUrl}/metrics; logs: ${logFile}`);
     exitCode = 0;
-    if (!values['no-demo']) {
+    if (!values['no-demo'] && settings.apiSecurity.auth.mode === 'tokens') {
+      say('skipping the demo: the API requires tokens (API_TOKENS or API_TOKENS_FILE), which the demo client does not send');
+    } else if (!values['no-demo']) {
       const outcome = await runDemo({ mqttUrl, apiUrl, uiUrl, parts, shutdownRequested: shutdown.requested, print: say });
       if (outcome.status === 'interrupted') exitCode = exitCodeForSignal(outcome.signal);
       if (outcome.status === 'failed') exitCode = 1;
@@ -220,7 +222,16 @@ async function startStack(stack: StackSettings, settings: EngineSettings, parts:
   broker?.admitDevices();
   const api = await parts.start(
     'the API',
-    () => startApiService({ http: settings.http, temporal, mongo, defaults: settings.upgradeDefaults, logger: logger.child({ service: 'api' }), metrics: metrics.metrics }),
+    () =>
+      startApiService({
+        http: settings.http,
+        temporal,
+        mongo,
+        defaults: settings.upgradeDefaults,
+        logger: logger.child({ service: 'api' }),
+        metrics: metrics.metrics,
+        security: settings.apiSecurity,
+      }),
     (service) => service.stop(),
   );
   return { mqttUrl: mqtt.url, apiUrl: api.url, uiUrl };

@@ -5,14 +5,18 @@ export type ReadinessCheck = () => Promise<void>;
 
 const CHECK_TIMEOUT_MS = 2_000;
 
+/** Paths of the liveness and readiness routes, which API_AUTH_HEALTH opens or protects together. */
+export const HEALTH_ROUTE_PATHS = ['/health', '/ready'] as const;
+const [HEALTH_PATH, READY_PATH] = HEALTH_ROUTE_PATHS;
+
 /**
  * `GET /health`: 200 while the process serves requests (liveness). `GET /ready`: 200 when Temporal and
  * MongoDB answer within two seconds, else 503 naming each that did not (readiness, for load balancers).
  */
 export function registerHealthRoutes(app: FastifyInstance, checks: Record<string, ReadinessCheck> = {}): void {
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get(HEALTH_PATH, async () => ({ status: 'ok' }));
 
-  app.get('/ready', async (request, reply) => {
+  app.get(READY_PATH, async (request, reply) => {
     const results = await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
         try {

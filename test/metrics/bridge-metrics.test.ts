@@ -49,7 +49,7 @@ beforeAll(async () => {
     mongo: { url: requiredEnv('MONGO_URL'), database: `ota_metrics_bridge_${id}` },
     mqtt: { url: broker.url, username: undefined, password: undefined, clientIdPrefix: `metrics-${id}` },
     // Intermediate progress is held back for five seconds, so that two reports in a row are coalesced.
-    bridge: { connections: 1, sharedSubscription: false, shareGroup: 'unused', progressSignalIntervalMs: 5_000 },
+    bridge: { connections: 1, sharedSubscription: false, shareGroup: 'unused', progressSignalIntervalMs: 5_000, cleanSession: false },
     logger: pino({ level: process.env.OTA_TEST_LOG_LEVEL ?? 'error' }),
     metricsServer: { host: '127.0.0.1', port: 0 },
   });

@@ -72,7 +72,7 @@ beforeAll(async () => {
     temporal,
     mongo,
     mqtt,
-    bridge: { connections: 1, sharedSubscription: false, shareGroup: 'unused', progressSignalIntervalMs: 1_000 },
+    bridge: { connections: 1, sharedSubscription: false, shareGroup: 'unused', progressSignalIntervalMs: 1_000, cleanSession: false },
     logger,
     metrics,
   });

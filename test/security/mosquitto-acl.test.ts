@@ -124,7 +124,7 @@ describe('Mosquitto ACL', () => {
         temporal,
         mongo,
         mqtt: mqttFor('ota-bridge'),
-        bridge: { connections: 2, sharedSubscription: true, shareGroup: 'acl-bridge', progressSignalIntervalMs: 1_000 },
+        bridge: { connections: 2, sharedSubscription: true, shareGroup: 'acl-bridge', progressSignalIntervalMs: 1_000, cleanSession: false },
         logger,
       });
       await device.start();

@@ -59,7 +59,7 @@ export async function startEngine(label: string): Promise<RunningEngine> {
     temporal,
     mongo,
     mqtt,
-    bridge: { connections: 4, sharedSubscription: true, shareGroup: `bridge-${id}`, progressSignalIntervalMs: 1_000 },
+    bridge: { connections: 4, sharedSubscription: true, shareGroup: `bridge-${id}`, progressSignalIntervalMs: 1_000, cleanSession: false },
     logger: logger.child({ service: 'bridge' }),
   });
   const api = await startApiService({

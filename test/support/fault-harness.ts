@@ -34,6 +34,8 @@ export interface FaultRunResult {
   /** Accepted `$ota_upgrade` commands per device. */
   commands: Map<string, number>;
   engine: ProcessEngine;
+  /** Reports the fleet published and the broker acknowledged, status reports on connect included. */
+  reportsPublished: number;
 }
 
 const PRODUCT = 'faulty';
@@ -66,12 +68,17 @@ export async function runCampaignUnderFault(options: {
   devices: number;
   faultAtPercentDone: number;
   fault: (context: FaultContext) => Promise<void>;
+  /** Starts the engine's processes; by default one worker, one bridge and the API. */
+  startEngine?: (engine: ProcessEngine) => Promise<void>;
+  /** Environment for every engine process, added to the harness's own. */
+  engineEnv?: Record<string, string>;
 }): Promise<FaultRunResult> {
   const { servers } = options;
   const engine = await ProcessEngine.create({
     dataDir: path.join(servers.dataDir, 'engine'),
     servers: { temporalAddress: servers.temporal.address, mongoUrl: servers.ferretdb.url, mqttUrl: servers.mosquitto.url },
     label: options.label,
+    env: options.engineEnv,
   });
   const fleet = new Fleet({
     productName: PRODUCT,
@@ -83,7 +90,7 @@ export async function runCampaignUnderFault(options: {
     logger: pino({ level: 'silent' }),
   });
   try {
-    await engine.startAll();
+    await (options.startEngine ?? ((started) => started.startAll()))(engine);
     await fleet.start();
     await waitForRegisteredDevices(servers, engine, options.devices, options.label);
 
@@ -119,7 +126,8 @@ export async function runCampaignUnderFault(options: {
     );
     const records = await readOutcomeRecords(servers, options.label, campaignId);
     const commands = new Map(fleet.devices.map((device) => [device.deviceName, device.acceptedCommandCount]));
-    return { view, records, commands, engine };
+    const reportsPublished = fleet.devices.reduce((sum, device) => sum + device.reportsPublished.length, 0);
+    return { view, records, commands, engine, reportsPublished };
   } finally {
     await fleet.close();
     await engine.stop();

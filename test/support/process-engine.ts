@@ -123,6 +123,8 @@ export class ProcessEngine {
       MQTT_URL: servers.mqttUrl,
       MQTT_CLIENT_ID_PREFIX: `eng-${this.options.taskQueue}`.slice(0, 32),
       HTTP_PORT: String(this.options.apiPort),
+      // The API process rejects a start without tokens; these tests call it without any, on loopback.
+      API_AUTH: 'disabled',
       LOG_LEVEL: 'info',
       BRIDGE_CONNECTIONS: '4',
       BRIDGE_PROGRESS_SIGNAL_INTERVAL_MS: '1000',
