@@ -93,7 +93,7 @@ export async function startBridgeService(options: {
     for (let index = 0; index < settings.connections; index += 1) {
       // Fixed client ids and clean: false keep each connection's persistent session across restarts.
       const role = settings.connections === 1 ? 'bridge' : `bridge-${index}`;
-      const mqtt = await connectMqtt(options.mqtt, { role, clean: false }, logger);
+      const mqtt = await connectMqtt(options.mqtt, { role, clean: settings.cleanSession }, logger);
       bridges.push(await startBridge(mqtt, handler, logger.child({ mqttConnection: index }), topicFilters, metrics));
     }
   } catch (error) {
