@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { ApiToken } from '../api/auth/api-token';
 import { DEFAULT_RATE_LIMIT, validateApiSecuritySettings, type ApiSecuritySettings } from '../api/auth/security-settings';
@@ -37,8 +38,16 @@ export function loadTemporalSettings(env: Env = process.env) {
 }
 export type TemporalSettings = ReturnType<typeof loadTemporalSettings>;
 
-/** Loads where the MongoDB (or MongoDB-compatible) server of the device registry is. */
-export function loadMongoSettings(env: Env = process.env) {
+/** The MongoDB (or MongoDB-compatible) server of the device registry and campaigns. */
+export interface MongoSettings {
+  url: string;
+  database: string;
+  /** Write concern of every write; 'majority' unless MONGO_WRITE_CONCERN says otherwise. */
+  writeConcern?: 'majority' | number;
+}
+
+/** Loads where the MongoDB server is and how to write to it. */
+export function loadMongoSettings(env: Env = process.env): MongoSettings {
   const settings = parseEnv(
     {
       MONGO_URL: z
@@ -46,15 +55,29 @@ export function loadMongoSettings(env: Env = process.env) {
         .regex(/^mongodb(\+srv)?:\/\//, { error: "must start with 'mongodb://' or 'mongodb+srv://'" })
         .default('mongodb://127.0.0.1:27017'),
       MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, { error: 'must be a MongoDB database name' }).default('ota'),
+      // 'majority' keeps an acknowledged write through the loss of a replica set's primary.
+      MONGO_WRITE_CONCERN: z
+        .string()
+        .regex(/^(majority|[0-9])$/, { error: "must be 'majority' or a number of members such as 1" })
+        .default('majority'),
     },
     env,
   );
-  return { url: settings.MONGO_URL, database: settings.MONGO_DB };
+  const writeConcern = settings.MONGO_WRITE_CONCERN === 'majority' ? ('majority' as const) : Number(settings.MONGO_WRITE_CONCERN);
+  return { url: settings.MONGO_URL, database: settings.MONGO_DB, writeConcern };
 }
-export type MongoSettings = ReturnType<typeof loadMongoSettings>;
 
-/** Loads the address and credentials of the MQTT broker the devices use. */
-export function loadMqttSettings(env: Env = process.env) {
+/** The broker, its credentials, and TLS when the URL is mqtts:// or wss://. */
+export interface MqttSettings {
+  url: string;
+  username: string | undefined;
+  password: string | undefined;
+  clientIdPrefix: string;
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string; rejectUnauthorized: boolean };
+}
+
+/** Loads the broker's address, credentials and TLS files, reading the files now. */
+export function loadMqttSettings(env: Env = process.env): MqttSettings {
   const settings = parseEnv(
     {
       MQTT_URL: z
@@ -64,17 +87,48 @@ export function loadMqttSettings(env: Env = process.env) {
       MQTT_USERNAME: z.string().optional(),
       MQTT_PASSWORD: z.string().optional(),
       MQTT_CLIENT_ID_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('ota-engine'),
+      MQTT_CA_PATH: z.string().optional(),
+      MQTT_CERT_PATH: z.string().optional(),
+      MQTT_KEY_PATH: z.string().optional(),
+      MQTT_TLS_SERVER_NAME: z.string().optional(),
+      MQTT_REJECT_UNAUTHORIZED: booleanSchema.default(true),
     },
     env,
   );
+  if ((settings.MQTT_CERT_PATH === undefined) !== (settings.MQTT_KEY_PATH === undefined)) {
+    throw new ConfigError('invalid configuration: MQTT_CERT_PATH and MQTT_KEY_PATH must be set together');
+  }
+  const secure = /^(mqtts|wss|ssl):/.test(settings.MQTT_URL);
+  const tlsFiles = [settings.MQTT_CA_PATH, settings.MQTT_CERT_PATH, settings.MQTT_KEY_PATH].some((path) => path !== undefined);
+  if (tlsFiles && !secure) {
+    throw new ConfigError(`invalid configuration: MQTT_CA_PATH, MQTT_CERT_PATH and MQTT_KEY_PATH need an mqtts:// or wss:// MQTT_URL`);
+  }
   return {
     url: settings.MQTT_URL,
     username: settings.MQTT_USERNAME,
     password: settings.MQTT_PASSWORD,
     clientIdPrefix: settings.MQTT_CLIENT_ID_PREFIX,
+    // Files are read now, so a wrong path stops the process at start-up with the setting named.
+    tls: secure
+      ? {
+          ca: readSettingFile('MQTT_CA_PATH', settings.MQTT_CA_PATH),
+          cert: readSettingFile('MQTT_CERT_PATH', settings.MQTT_CERT_PATH),
+          key: readSettingFile('MQTT_KEY_PATH', settings.MQTT_KEY_PATH),
+          servername: settings.MQTT_TLS_SERVER_NAME,
+          rejectUnauthorized: settings.MQTT_REJECT_UNAUTHORIZED,
+        }
+      : undefined,
   };
 }
-export type MqttSettings = ReturnType<typeof loadMqttSettings>;
+
+function readSettingFile(name: string, path: string | undefined): Buffer | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: ${name}: cannot read '${path}' (${(error as Error).message})`);
+  }
+}
 
 /** Loads the address the HTTP API listens on. */
 export function loadHttpSettings(env: Env = process.env) {

@@ -27,6 +27,7 @@ export async function connectMqtt(settings: MqttSettings, options: MqttConnectOp
     username: settings.username,
     password: settings.password,
     protocolVersion: 4,
+    ...(settings.tls ?? {}),
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
     ...options.extra,

@@ -16,8 +16,8 @@ export async function connectMongo(settings: MongoSettings, logger: Logger): Pro
     // here, a page of 1,000 targets on FerretDB with 100,000 documents, takes a few seconds.
     socketTimeoutMS: 60_000,
     // FerretDB and a single MongoDB node both accept majority write concern; it keeps acknowledged
-    // writes on a replica set from being rolled back.
-    writeConcern: { w: 'majority' },
+    // writes on a replica set from being rolled back. MONGO_WRITE_CONCERN changes it.
+    writeConcern: { w: settings.writeConcern ?? 'majority' },
   });
   await client.connect();
   const db = client.db(settings.database);
