@@ -47,19 +47,22 @@ export function parseOrReply<T extends z.ZodType>(
  */
 export function readObjectBody(request: FastifyRequest, reply: FastifyReply): Record<string, unknown> | undefined {
   const body = request.body ?? {};
-  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+  const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const isJson = mediaType === 'application/json';
+  if ((typeof body === 'string' && !isJson) || Buffer.isBuffer(body)) {
     reply.code(415).send({
       error: 'unsupported media type',
       message: 'send the fields as a JSON object (application/json) or as form fields (application/x-www-form-urlencoded)',
     });
     return undefined;
   }
+  // A JSON string, number or array parses but is not an object of fields.
   if (typeof body !== 'object' || Array.isArray(body)) {
     replyInvalid(reply, [{ field: 'body', message: 'the body must be a JSON object' }]);
     return undefined;
   }
   const fields = { ...(body as Record<string, unknown>) };
-  const isForm = (request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+  const isForm = mediaType === 'application/x-www-form-urlencoded';
   if (isForm && typeof fields.size === 'string' && /^\d{1,15}$/.test(fields.size)) fields.size = Number(fields.size);
   return fields;
 }

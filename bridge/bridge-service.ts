@@ -12,7 +12,7 @@ import { connectMongo } from '../storage/mongo';
 import { temporalConnectionOptions } from '../temporal/connection-options';
 import { startBridge, type Bridge, type BridgeCounts } from './bridge';
 import { DeviceSignalLimiter } from './device-signal-limiter';
-import { ProgressCoalescer } from './progress-coalescer';
+import { isDecisiveProgress, ProgressCoalescer } from './progress-coalescer';
 import { RegistryWriteBuffer } from './registry-write-buffer';
 import { ReportHandler } from './report-handler';
 import { UpgradeSignaller, type SignalResult } from './upgrade-signaller';
@@ -56,16 +56,20 @@ export async function startBridgeService(options: {
   const writeBuffer = new RegistryWriteBuffer(metrics.instrumentRegistryWriter(registry), logger);
   metrics.observePendingEntries(() => writeBuffer.counts().pendingDevices);
   const signaller = new UpgradeSignaller(client, logger);
-  const limiter = new DeviceSignalLimiter();
-  // Every signal passes the device's rate limit first; only those it lets through reach Temporal.
-  function limited<S>(kind: SignalKind, send: (ref: DeviceRef, signal: S) => Promise<SignalResult>) {
+  // Every signal passes a rate limit of its device first; only those it lets through reach Temporal.
+  // Reports that can end an attempt (progress 0, 100, error codes, firmware_ver) have a budget of their
+  // own, so a device that floods intermediate progress cannot use up the signal that completes its upgrade.
+  const routineLimiter = new DeviceSignalLimiter();
+  const decisiveLimiter = new DeviceSignalLimiter();
+  function limited<S>(kind: SignalKind, isDecisive: (signal: S) => boolean, send: (ref: DeviceRef, signal: S) => Promise<SignalResult>) {
     return async (ref: DeviceRef, signal: S): Promise<SignalResult> => {
+      const limiter = isDecisive(signal) ? decisiveLimiter : routineLimiter;
       if (!limiter.allow(ref)) return metrics.countRateLimited(kind);
       return metrics.timeSignal(kind, () => send(ref, signal));
     };
   }
   const coalescer = new ProgressCoalescer(
-    limited('progress', (ref, signal) => signaller.signalProgress(ref, signal)),
+    limited('progress', (signal) => isDecisiveProgress(signal.progress), (ref, signal) => signaller.signalProgress(ref, signal)),
     settings.progressSignalIntervalMs,
     logger,
   );
@@ -73,7 +77,7 @@ export async function startBridgeService(options: {
     registry: writeBuffer,
     signaller: {
       signalProgress: (ref, signal) => coalescer.submit(ref, signal),
-      signalStatus: limited('status', (ref, signal) => signaller.signalStatus(ref, signal)),
+      signalStatus: limited('status', () => true, (ref, signal) => signaller.signalStatus(ref, signal)),
     },
     logger,
   });
@@ -105,7 +109,7 @@ export async function startBridgeService(options: {
   }
   const counts = (): BridgeCounts => sumCounts(bridges.map((bridge) => bridge.counts()));
   const countsTimer = setInterval(
-    () => logger.info({ counts: counts(), registry: writeBuffer.counts(), coalesced: coalescer.coalesced, rateLimited: limiter.limited }, 'bridge counts'),
+    () => logger.info({ counts: counts(), registry: writeBuffer.counts(), coalesced: coalescer.coalesced, rateLimited: routineLimiter.limited + decisiveLimiter.limited }, 'bridge counts'),
     COUNTS_LOG_INTERVAL_MS,
   );
   countsTimer.unref();

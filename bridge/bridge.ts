@@ -42,6 +42,7 @@ export async function startBridge(
     rate_limited: 0,
     signal_rejected: 0,
     stored_no_upgrade: 0,
+    stored_no_version: 0,
     signalled: 0,
     retried_errors: 0,
   };

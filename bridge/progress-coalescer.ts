@@ -4,6 +4,11 @@ import type { Logger } from '../observability/logger';
 import type { ProgressSignal } from '../workflows/upgrade-tracker';
 import type { SignalResult } from './upgrade-signaller';
 
+/** Progress that starts or ends a download: 0, 100 and the error codes. The workflow must see each. */
+export function isDecisiveProgress(progress: number): boolean {
+  return progress <= 0 || progress >= ProgressCode.DOWNLOAD_COMPLETE;
+}
+
 interface DeviceState {
   ref: DeviceRef;
   lastSentAt: number;
@@ -46,8 +51,7 @@ export class ProgressCoalescer {
       state = { ref, lastSentAt: Number.NEGATIVE_INFINITY, pending: undefined, timer: undefined };
       this.devices.set(key, state);
     }
-    const urgent = signal.progress <= 0 || signal.progress >= ProgressCode.DOWNLOAD_COMPLETE;
-    if (this.intervalMs <= 0 || urgent || now - state.lastSentAt >= this.intervalMs) {
+    if (this.intervalMs <= 0 || isDecisiveProgress(signal.progress) || now - state.lastSentAt >= this.intervalMs) {
       // A value held back is older than this one, which the workflow would ignore after this one anyway.
       this.clearPending(state);
       state.lastSentAt = now;

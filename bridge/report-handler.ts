@@ -17,6 +17,7 @@ export const REPORT_OUTCOMES = [
   'rate_limited',
   'signal_rejected',
   'stored_no_upgrade',
+  'stored_no_version',
   'signalled',
 ] as const;
 
@@ -71,11 +72,10 @@ export class ReportHandler {
       if (!report.success) return this.reject('rejected_payload', topic, describeIssues(report.error.issues), { ...ref, messageId });
       if (!this.deps.registry.addStatus(ref, report.data, messageId, receivedAt)) return 'ignored_late';
       const firmwareVer = report.data.firmware_ver;
-      result = await this.deps.signaller.signalStatus(ref, {
-        messageId,
-        ...(typeof firmwareVer === 'string' ? { firmwareVer } : {}),
-        receivedAt: receivedAt.getTime(),
-      });
+      // An upgrade decides on firmware_ver alone, so a status without it is stored and not signalled:
+      // a device sending other fields often must not use up the signals its upgrade needs.
+      if (typeof firmwareVer !== 'string') return 'stored_no_version';
+      result = await this.deps.signaller.signalStatus(ref, { messageId, firmwareVer, receivedAt: receivedAt.getTime() });
     }
     switch (result) {
       case 'coalesced':

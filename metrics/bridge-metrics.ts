@@ -45,7 +45,7 @@ export class BridgeMetrics {
     });
     this.reportsHandled = new Counter({
       name: 'ota_bridge_reports_handled_total',
-      help: 'MQTT messages handled, by outcome: rejected_* by the reason of the rejection, ignored_late, coalesced, rate_limited, signal_rejected, stored_no_upgrade or signalled',
+      help: 'MQTT messages handled, by outcome: rejected_* by the reason of the rejection, ignored_late, coalesced, rate_limited, signal_rejected, stored_no_upgrade, stored_no_version or signalled',
       labelNames: ['outcome'],
       registers,
     });

@@ -32,7 +32,9 @@ export const otaUpgradePayloadSchema = z.strictObject({
   type: firmwareTypeSchema,
   url: z
     .url({ protocol: /^https?$/, error: 'url must be an absolute http or https URL' })
-    .max(2048, { error: 'url must be at most 2048 characters' }),
+    .max(2048, { error: 'url must be at most 2048 characters' })
+    // WHATWG URL parsing accepts raw spaces and control characters, which a device's HTTP client may not.
+    .regex(/^[\x21-\x7e]+$/, { error: 'url must not contain spaces, control or non-ASCII characters (percent-encode them)' }),
   version: firmwareVersionSchema,
   size: z
     .number({ error: 'size must be a whole number of bytes' })

@@ -8,7 +8,9 @@ export const campaignIdSchema = z
   .string()
   .min(1, { error: 'campaign id must not be empty' })
   .max(64, { error: 'campaign id must be at most 64 characters' })
-  .regex(/^[A-Za-z0-9_.-]+$/, { error: "campaign id may contain only letters, digits, '_', '.' and '-'" });
+  .regex(/^[A-Za-z0-9_.-]+$/, { error: "campaign id may contain only letters, digits, '_', '.' and '-'" })
+  // '.' and '..' are path segments that HTTP clients remove from URLs: such a campaign could not be read.
+  .refine((id) => !/^\.+$/.test(id), { error: "campaign id must contain a character other than '.'" });
 
 /** Workflow id of a campaign; the id depends on the campaign only, so a second start finds the first. */
 export function campaignWorkflowId(campaignId: string): string {

@@ -26,6 +26,8 @@ describe('$ota_upgrade payload', () => {
     ['md5 of 4 digits', { md5: 'abcd' }, /32 hexadecimal/],
     ['ftp URL', { url: 'ftp://firmware.example/x' }, /http or https/],
     ['relative URL', { url: '/x.pkg' }, /http or https/],
+    ['URL with a raw NUL', { url: 'http://firmware.example/1.1.pkg\u0000.txt' }, /control/],
+    ['URL with a raw space', { url: 'http://firmware.example/a b.pkg' }, /spaces/],
     ['negative size', { size: -1 }, /greater than 0/],
     ['fractional size', { size: 1.5 }, /whole number/],
     ['absurd size', { size: 2 ** 40 }, /at most/],

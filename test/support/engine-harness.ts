@@ -36,7 +36,7 @@ export const TEST_UPGRADE_DEFAULTS: UpgradeDefaults = {
  * FerretDB and Mosquitto. Each engine gets its own task queue, database and MQTT client ids, so test
  * files running at the same time do not see each other's work.
  */
-export async function startEngine(label: string): Promise<RunningEngine> {
+export async function startEngine(label: string, options: { bridgeConnections?: number } = {}): Promise<RunningEngine> {
   quietRuntime();
   const id = `${label}-${randomUUID().slice(0, 8)}`;
   const temporal: TemporalSettings = {
@@ -59,7 +59,7 @@ export async function startEngine(label: string): Promise<RunningEngine> {
     temporal,
     mongo,
     mqtt,
-    bridge: { connections: 4, sharedSubscription: true, shareGroup: `bridge-${id}`, progressSignalIntervalMs: 1_000, cleanSession: false },
+    bridge: { connections: options.bridgeConnections ?? 4, sharedSubscription: true, shareGroup: `bridge-${id}`, progressSignalIntervalMs: 1_000, cleanSession: false },
     logger: logger.child({ service: 'bridge' }),
   });
   const api = await startApiService({
