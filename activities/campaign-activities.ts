@@ -53,7 +53,9 @@ export function createCampaignActivities(deps: { storage: CampaignStorage; tempo
       firmware: input.firmware,
       timeouts: input.upgrade.timeouts,
       retry: input.upgrade.retry,
-      skipIfInstalled: true,
+      // startDeviceUpgrades has just read every device's firmware_ver in one query, so the workflow does
+      // not read it again: that saves an activity, its workflow task and a query per device.
+      skipIfInstalled: false,
       campaignWorkflowId: input.campaignWorkflowId,
     };
     if (checkFirst) {

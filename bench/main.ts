@@ -31,6 +31,7 @@ import { runEngine } from './engine-run';
 import { readLoadAverage, readMachineInfo } from './machine';
 import { runMqttFloor } from './mqtt-floor-run';
 import { DIST_DIR } from './node-process';
+import { profileProcessesInto } from './node-process';
 import { BENCH_USAGE, fleetConnectionsFor, parseBenchArgs, phaseTimeoutMsFor, type BenchOptions, type Phase } from './options';
 import type { PhaseContext } from './phase-context';
 import { collectResults, parseResultLines, type ResultLine } from './result-lines';
@@ -45,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
   let options: BenchOptions;
   try {
     options = parseBenchArgs(argv);
+    if (options.cpuProfileDir !== undefined) profileProcessesInto(options.cpuProfileDir);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${BENCH_USAGE}\n`);
     return 2;

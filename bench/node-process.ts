@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 
 /** Root of the compiled output: this file runs as dist/bench/node-process.js. */
@@ -16,6 +16,13 @@ export interface NodeProcessOptions {
   logPath: string;
   /** Extra options for the node binary, such as a larger heap. */
   execArgv?: readonly string[];
+}
+
+let cpuProfileDir: string | undefined;
+
+/** Makes every process started from now on write a V8 CPU profile into `dir` when it exits. */
+export function profileProcessesInto(dir: string): void {
+  cpuProfileDir = path.resolve(dir);
 }
 
 // Children still running. The 'exit' handler kills them, because a benchmark that dies must not leave
@@ -40,7 +47,7 @@ export class NodeProcess {
     try {
       this.child = fork(path.join(DIST_DIR, options.script), [...(options.args ?? [])], {
         env: options.env,
-        execArgv: [...(options.execArgv ?? [])],
+        execArgv: [...(options.execArgv ?? []), ...profileArgs(options.name)],
         stdio: ['ignore', logFd, logFd, 'ipc'],
         detached: true,
       });
@@ -134,4 +141,13 @@ function installExitHandler(): void {
   process.on('exit', () => {
     for (const child of running) child.signalGroup('SIGKILL');
   });
+}
+
+/** Returns the Node.js options that write CPU profiles of a process; NODE_OPTIONS may not carry them. */
+function profileArgs(name: string): string[] {
+  if (cpuProfileDir === undefined) return [];
+  // One folder per process: Node.js names each file by pid and thread, and workflows run in worker threads.
+  const dir = path.join(cpuProfileDir, name);
+  mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
 }

@@ -22,7 +22,7 @@ Options:
   --latency-sample N         device workflows whose histories are read for latency and event counts (default 200)
   --fleet-connections N|auto MQTT connections of the simulated fleet; 0 gives each device its own; auto uses
                              0 up to 200 devices and 4 to 16 shared connections above (default auto)
-  --bridge-connections N     BRIDGE_CONNECTIONS of the engine's bridge (default 4)
+  --bridge-connections N     BRIDGE_CONNECTIONS of the engine's bridge (default 16)
   --floor-signals N|auto|reports
                              signals per child of the Temporal floor: auto uses the mean number of report
                              signals the engine's device workflows received at the same size, reports uses
@@ -34,6 +34,8 @@ Options:
   --write-docs               write docs/benchmarks.md with the machine, the command, the raw output and the summary
   --note TEXT                a sentence for docs/benchmarks.md about the conditions of the run; with
                              --from-results it replaces the note saved with the run
+  --cpu-profile DIR          write a V8 CPU profile of each Node.js process the benchmark starts (worker,
+                             bridge, API, simulator, floor processes) into DIR, named after the process
   --keep-data                keep the temporary folder with the servers' data and every process's log
   --no-build                 (scripts/bench only) skip npm run build
   --help                     print this text
@@ -57,6 +59,8 @@ export interface BenchOptions {
   writeDocs: boolean;
   note: string | undefined;
   keepData: boolean;
+  /** Folder for V8 CPU profiles of the Node.js processes, or undefined for none. */
+  cpuProfileDir: string | undefined;
 }
 
 /** Parses the command line; throws an error that names the invalid option and value. */
@@ -83,6 +87,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       'write-docs': { type: 'boolean', default: false },
       note: { type: 'string' },
       'keep-data': { type: 'boolean', default: false },
+      'cpu-profile': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -109,7 +114,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     },
     latencySample: parseWholeNumber('--latency-sample', values['latency-sample'] ?? '200', 1, 100_000),
     fleetConnections: values['fleet-connections'] === undefined || values['fleet-connections'] === 'auto' ? undefined : parseWholeNumber('--fleet-connections', values['fleet-connections'], 0, 1_000),
-    bridgeConnections: parseWholeNumber('--bridge-connections', values['bridge-connections'] ?? '4', 1, 64),
+    bridgeConnections: parseWholeNumber('--bridge-connections', values['bridge-connections'] ?? '16', 1, 64),
     floorSignals: parseFloorSignals(values['floor-signals'] ?? 'auto'),
     phaseTimeoutMin: values['phase-timeout-min'] === undefined ? undefined : parseWholeNumber('--phase-timeout-min', values['phase-timeout-min'], 1, 100_000),
     resultsFile: values.results,
@@ -117,6 +122,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     writeDocs: values['write-docs'],
     note: values.note,
     keepData: values['keep-data'],
+    cpuProfileDir: values['cpu-profile'],
   };
 }
 

@@ -170,7 +170,7 @@ describe('bridge metrics', () => {
   });
 
   it('counts registry write batches and entries', async () => {
-    // The write buffer flushes every 200 ms, so the last reports are written shortly after they were
+    // The write buffer flushes every second, so the last reports are written shortly after they were
     // handled. Three devices reported accepted reports, so at least three entries must be written; the
     // pending gauge is 0 already while the last batch is being written, so it alone is not enough.
     const samples = await waitFor('the registry writes', async () => {
