@@ -56,11 +56,13 @@ export async function startBridgeService(options: {
   const writeBuffer = new RegistryWriteBuffer(metrics.instrumentRegistryWriter(registry), logger);
   metrics.observePendingEntries(() => writeBuffer.counts().pendingDevices);
   const signaller = new UpgradeSignaller(client, logger);
-  // Every signal passes a rate limit of its device first; only those it lets through reach Temporal.
-  // Reports that can end an attempt (progress 0, 100, error codes, firmware_ver) have a budget of their
-  // own, so a device that floods intermediate progress cannot use up the signal that completes its upgrade.
+  // Every signal passes a rate limit of its device first, and only those it lets through reach Temporal.
+  // Reports that can end an attempt (progress 0, 100, error codes, firmware_ver) have a budget of their own.
+  // A device that floods intermediate progress then cannot use up the signal that completes its upgrade.
+  // A device sends a handful of decisive reports per attempt, so their budget refills five times slower:
+  // a device flooding both kinds causes at most about 2,200 signals an hour.
   const routineLimiter = new DeviceSignalLimiter();
-  const decisiveLimiter = new DeviceSignalLimiter();
+  const decisiveLimiter = new DeviceSignalLimiter({ burst: 20, perSecond: 0.1 });
   function limited<S>(kind: SignalKind, isDecisive: (signal: S) => boolean, send: (ref: DeviceRef, signal: S) => Promise<SignalResult>) {
     return async (ref: DeviceRef, signal: S): Promise<SignalResult> => {
       const limiter = isDecisive(signal) ? decisiveLimiter : routineLimiter;

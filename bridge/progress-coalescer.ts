@@ -43,6 +43,11 @@ export class ProgressCoalescer {
     return this.coalescedCount;
   }
 
+  /** Devices with state held: those that reported within the last interval. */
+  get trackedDevices(): number {
+    return this.devices.size;
+  }
+
   /** Sends the report now, or holds it back and returns 'coalesced'. */
   async submit(ref: DeviceRef, signal: ProgressSignal, now = Date.now()): Promise<SignalResult | 'coalesced'> {
     const key = deviceKey(ref);
@@ -55,6 +60,8 @@ export class ProgressCoalescer {
       // A value held back is older than this one, which the workflow would ignore after this one anyway.
       this.clearPending(state);
       state.lastSentAt = now;
+      // The timer removes the device after one interval without reports, so the map stays bounded.
+      state.timer = setTimeout(() => void this.sendPending(key), this.intervalMs).unref();
       return this.send(ref, signal);
     }
 

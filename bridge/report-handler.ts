@@ -72,8 +72,8 @@ export class ReportHandler {
       if (!report.success) return this.reject('rejected_payload', topic, describeIssues(report.error.issues), { ...ref, messageId });
       if (!this.deps.registry.addStatus(ref, report.data, messageId, receivedAt)) return 'ignored_late';
       const firmwareVer = report.data.firmware_ver;
-      // An upgrade decides on firmware_ver alone, so a status without it is stored and not signalled:
-      // a device sending other fields often must not use up the signals its upgrade needs.
+      // An upgrade decides on firmware_ver alone, so a status without it is stored and not signalled.
+      // A device that often sends other fields then cannot use up the signals its upgrade needs.
       if (typeof firmwareVer !== 'string') return 'stored_no_version';
       result = await this.deps.signaller.signalStatus(ref, { messageId, firmwareVer, receivedAt: receivedAt.getTime() });
     }

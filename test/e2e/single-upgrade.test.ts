@@ -89,12 +89,16 @@ describe('single device upgrade end to end', () => {
     expect(state.phase).toBe('succeeded');
     expect(state.progress).toBe(100);
     expect(state.attempt).toBe(1);
-    expect(body.version).toBe('1.1');
-    expect(body.type).toBe('firmware');
-    expect(body.progress).toBe(100);
     expect(body.upgrade.status).toBe('COMPLETED');
 
-    // The registry is written behind the signals, so it may take a moment to catch up.
+    // The registry is written behind the signals (once a second), so it may take a moment to catch up.
+    const ota = await waitFor('progress 100 in the registry', async () => {
+      const response = await callApi(engine, 'GET', `/ota/${PRODUCT}/${device.deviceName}`);
+      return response.body.progress === 100 ? response.body : undefined;
+    });
+    expect(ota.version).toBe('1.1');
+    expect(ota.type).toBe('firmware');
+    expect(ota.progress).toBe(100);
     const after = await waitFor('firmware_ver 1.1 in the registry', async () => {
       const response = await callApi(engine, 'GET', `/devices/${PRODUCT}/${device.deviceName}`);
       return response.body.device_status.firmware_ver === '1.1' ? response : undefined;
