@@ -54,7 +54,7 @@ export function createCampaignActivities(deps: { storage: CampaignStorage; tempo
       timeouts: input.upgrade.timeouts,
       retry: input.upgrade.retry,
       // startDeviceUpgrades has just read every device's firmware_ver in one query, so the workflow does
-      // not read it again: that saves an activity, its workflow task and a query per device.
+      // not read it again. That saves an activity, its workflow task and a query per device.
       skipIfInstalled: false,
       campaignWorkflowId: input.campaignWorkflowId,
     };

@@ -48,6 +48,11 @@ export function renderBenchmarksDoc(results: RunResults, lines: readonly ResultL
   }
 
   out.push('## Summary', '', renderSummaryTable(results), '');
+  out.push(
+    'docs/performance.md reads these figures against the targets and lists the experiments behind each change;',
+    'docs/scaling.md turns the costs per device into sizes for larger fleets.',
+    '',
+  );
 
   if (results.failures.length > 0) {
     out.push('## Phases that failed', '');

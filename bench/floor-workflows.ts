@@ -86,6 +86,14 @@ export async function floorParent(input: FloorParentInput): Promise<FloorParentR
 
   const parentWorkflowId = workflowInfo().workflowId;
   while (state.succeeded + state.timedOut < input.count) {
+    // Checked before every batch, because the window always has room while children finish as fast as
+    // they start. A check on a full window only let a 10,000-child run pass Temporal's history limit.
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength >= input.maxRunEvents) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof floorParent>({ ...input, carried: { ...state, runs: state.runs + 1 } });
+    }
+
     const room = Math.min(input.window - state.inFlight, input.count - state.next, MAX_START_BATCH);
     if (room > 0) {
       const starts = [];
@@ -105,11 +113,6 @@ export async function floorParent(input: FloorParentInput): Promise<FloorParentR
       continue;
     }
 
-    const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength >= input.maxRunEvents) {
-      await condition(allHandlersFinished);
-      return continueAsNew<typeof floorParent>({ ...input, carried: { ...state, runs: state.runs + 1 } });
-    }
     const finished = state.succeeded + state.timedOut;
     await condition(() => state.succeeded + state.timedOut !== finished);
   }
