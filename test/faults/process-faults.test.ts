@@ -1,4 +1,4 @@
-import { checkCampaignIntegrity, runCampaignUnderFault, startFaultServers, stopFaultServers, type FaultServers } from '../support/fault-harness';
+import { checkCampaignIntegrity, devicesNotSucceeded, runCampaignUnderFault, startFaultServers, stopFaultServers, type FaultServers } from '../support/fault-harness';
 
 // Campaigns of 300 simulated devices on the engine's own processes, each killed with SIGKILL mid-campaign
 // and started again. Each test has servers of its own, so the faults disturb no other test.
@@ -26,6 +26,7 @@ describe('engine process faults', () => {
       },
     });
     expect(checkCampaignIntegrity(result, DEVICES)).toEqual([]);
+    expect(devicesNotSucceeded(result)).toEqual([]);
     expect(result.view.counts.succeeded).toBe(DEVICES);
   }, 600_000);
 
@@ -44,6 +45,7 @@ describe('engine process faults', () => {
       },
     });
     expect(checkCampaignIntegrity(result, DEVICES)).toEqual([]);
+    expect(devicesNotSucceeded(result)).toEqual([]);
     expect(result.view.counts.succeeded).toBe(DEVICES);
   }, 600_000);
 });

@@ -1,5 +1,5 @@
 import { waitFor } from '../support/worker-harness';
-import { checkCampaignIntegrity, runCampaignUnderFault, startFaultServers, stopFaultServers, type FaultServers } from '../support/fault-harness';
+import { checkCampaignIntegrity, devicesNotSucceeded, runCampaignUnderFault, startFaultServers, stopFaultServers, type FaultServers } from '../support/fault-harness';
 
 // Campaigns of 300 simulated devices while one of the servers restarts, and while devices lose their
 // connection mid-download. Each test has servers of its own, so the faults disturb no other test.
@@ -30,6 +30,7 @@ describe('server faults', () => {
       fault: () => restartAfter(3_000, () => broker.restart(), () => broker.stop()),
     });
     expect(checkCampaignIntegrity(result, DEVICES)).toEqual([]);
+    expect(devicesNotSucceeded(result)).toEqual([]);
     expect(result.view.counts.succeeded).toBe(DEVICES);
   }, 600_000);
 
@@ -44,6 +45,7 @@ describe('server faults', () => {
       fault: () => restartAfter(3_000, () => temporal.restart(), () => temporal.stop()),
     });
     expect(checkCampaignIntegrity(result, DEVICES)).toEqual([]);
+    expect(devicesNotSucceeded(result)).toEqual([]);
     expect(result.view.counts.succeeded).toBe(DEVICES);
   }, 600_000);
 
@@ -58,6 +60,7 @@ describe('server faults', () => {
       fault: () => restartAfter(3_000, () => ferretdb.restart(), () => ferretdb.stop()),
     });
     expect(checkCampaignIntegrity(result, DEVICES)).toEqual([]);
+    expect(devicesNotSucceeded(result)).toEqual([]);
     expect(result.view.counts.succeeded).toBe(DEVICES);
   }, 600_000);
 
@@ -82,6 +85,7 @@ describe('server faults', () => {
       },
     });
     expect(checkCampaignIntegrity(result, DEVICES)).toEqual([]);
+    expect(devicesNotSucceeded(result)).toEqual([]);
     expect(result.view.counts.succeeded).toBe(DEVICES);
     for (const deviceName of cut) expect({ deviceName, outcome: result.records.get(deviceName)?.outcome }).toEqual({ deviceName, outcome: 'succeeded' });
   }, 600_000);

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { findFreePort } from '../../dev-stack/ports';
-import { checkCampaignIntegrity, runCampaignUnderFault, startFaultServers, stopFaultServers, type FaultServers } from '../support/fault-harness';
+import { checkCampaignIntegrity, devicesNotSucceeded, runCampaignUnderFault, startFaultServers, stopFaultServers, type FaultServers } from '../support/fault-harness';
 import type { ProcessEngine } from '../support/process-engine';
 
 // Scale-out on one machine: two bridge processes sharing the reports through an MQTT shared subscription,
@@ -90,6 +90,7 @@ describe('scale-out', () => {
     counts.b = handledAtStop(result.engine, 'bridge-b');
 
     expect(checkCampaignIntegrity(result, DEVICES)).toEqual([]);
+    expect(devicesNotSucceeded(result)).toEqual([]);
     expect(result.view.counts.succeeded).toBe(DEVICES);
     // Both bridges took a share while both ran, and the survivor went on alone afterwards.
     expect(counts.a).toBeGreaterThan(0);
@@ -120,6 +121,7 @@ describe('scale-out', () => {
     });
 
     expect(checkCampaignIntegrity(result, DEVICES)).toEqual([]);
+    expect(devicesNotSucceeded(result)).toEqual([]);
     expect(result.view.counts.succeeded).toBe(DEVICES);
     // Both workers published commands before one of them died.
     const published = (name: string) => result.engine.logLines(name).filter((line) => line.msg === 'published $ota_upgrade').length;

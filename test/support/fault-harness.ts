@@ -134,6 +134,14 @@ export async function runCampaignUnderFault(options: {
   }
 }
 
+/** Lists the devices that did not succeed, with outcome, reason and attempts, for a readable failure. */
+export function devicesNotSucceeded(result: FaultRunResult): string[] {
+  return [...result.records]
+    .filter(([, record]) => record.outcome !== 'succeeded')
+    .map(([deviceName, record]) => `${deviceName}: ${record.outcome} (${record.reason ?? 'no reason'}) after ${record.attempts} attempt(s)`)
+    .sort();
+}
+
 /**
  * The checks every fault test makes: each device ended in exactly one outcome, the counts match the
  * records, and no device got more commands than its upgrade made attempts.
