@@ -17,8 +17,8 @@ export interface RegistryWriteBufferOptions {
   rememberedDevices: number;
 }
 
-// One second, not less: at 200 ms a device reporting every 200 ms cost one statement per report, and
-// FerretDB spent 89 CPU seconds on a 1,000-device campaign; at one second it spent 50 (docs/benchmarks.md).
+// One second, because at 200 ms a device reporting every 200 ms cost one statement per report. On a
+// 1,000-device campaign FerretDB then spent 89 CPU seconds, and 50 at one second (docs/performance.md).
 export const DEFAULT_WRITE_BUFFER_OPTIONS: RegistryWriteBufferOptions = {
   flushIntervalMs: 1_000,
   flushSize: 1_000,

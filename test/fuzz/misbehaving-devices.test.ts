@@ -194,7 +194,7 @@ describe('misbehaving devices', () => {
     expect(state.failureReason).toBeNull();
     expect(state.attempts.map((attempt) => attempt.reason)).toEqual([null]);
     // Every progress report reached the upgrade and was ignored. Progress 40 may be missing: the bridge
-    // holds intermediate progress back for its one-second interval and drops it for a later 0, 100 or error.
+    // keeps intermediate progress back for its one-second interval and drops it for a later 0, 100 or error.
     const progressReports = reports.filter((report) => report.kind === 'progress').length;
     expect(state.ignoredReports).toBeGreaterThanOrEqual(progressReports - 1);
     expect(state.ignoredReports).toBeLessThanOrEqual(progressReports);

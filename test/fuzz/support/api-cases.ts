@@ -32,7 +32,7 @@ import {
 import { REMOVED, toFormValue, toJsonText } from './json-text';
 import type { RawRequest } from './raw-http';
 
-/** What the API must answer to a generated request, beyond the checks every answer gets. */
+/** Expected response to a generated request, beyond the checks every response gets. */
 export type Expectation =
   /** A valid request: one of the documented success statuses. */
   | { kind: 'accepted'; statuses: readonly number[] }
@@ -42,7 +42,7 @@ export type Expectation =
   | { kind: 'rejected'; statuses: readonly number[]; problem: RegExp }
   /** A read: one of `statuses`, and a 400 names `fields` when given. */
   | { kind: 'read'; statuses: readonly number[]; fields?: readonly string[] }
-  /** Random input: only the checks every answer gets. */
+  /** Random input: only the checks every response gets. */
   | { kind: 'unchecked' };
 
 export interface ApiCase {
@@ -469,7 +469,7 @@ export function campaignReadExpectation(label: string, campaign: CampaignRef, ex
 
 // --- Random requests
 
-/** Requests with random methods, paths, query strings, media types and bodies: only the checks every answer gets. */
+/** Requests with random methods, paths, query strings, media types and bodies: only the checks every response gets. */
 export const chaosCase: fc.Arbitrary<ApiCase> = fc
   .record({
     method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'),

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 
-// Default seed of the fuzz tests, so that two runs generate the same inputs unless FUZZ_SEED says otherwise.
+// Default seed of the fuzz tests, so that two runs generate the same inputs unless FUZZ_SEED sets another.
 const DEFAULT_SEED = 20_261_205;
 
 /**
  * Base seed of every property in test/fuzz: FUZZ_SEED when set (an integer, or `random` for a new one
  * each run), else DEFAULT_SEED. A failure names it, so `FUZZ_SEED=<seed> npx jest test/fuzz` generates
  * the same inputs again. The servers keep state between requests, so a rerun repeats the inputs but
- * not always every answer.
+ * not always every response.
  */
 export const FUZZ_SEED = readSeed(process.env.FUZZ_SEED);
 

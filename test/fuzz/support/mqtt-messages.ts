@@ -24,9 +24,9 @@ const HEX = '0123456789abcdefABCDEF';
 const PROGRESS = 'update_ota_status';
 const STATUS = 'update_status';
 
-// Characters outside the name alphabet that a topic level may carry. '+', '#' and NUL are left out because
-// the MQTT specification forbids them in topic names and Mosquitto disconnects a client that sends them;
-// control characters and '/' are left out for the same reason and because '/' changes the topic's levels.
+// Characters outside the name alphabet that a topic level may carry. '+', '#', NUL and control characters
+// are left out because Mosquitto disconnects a client that publishes them in a topic name. '/' is left out
+// because it changes the topic's levels.
 const BAD_TOPIC_CHARS = [' ', '$', ':', '?', '%', '\\', '"', "'", '*', '@', '!', ',', ';', '=', '&', '~', '(', 'é', '中', '😀', '\u200b', 'Ω'];
 
 const validMessageId = stringOf(HEX, 24, 24);

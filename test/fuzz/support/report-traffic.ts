@@ -22,9 +22,9 @@ function sumOutcomes(counts: BridgeCounts): number {
 /**
  * Counts what the broker delivers on the bridge's topic filters, through a probe client subscribed to
  * the same filters. Every engine's bridge takes every report on the broker, other test files' included,
- * so the number of messages it handled is compared with what the probe saw, not only with what this
- * test published: once both are idle, the bridge has handled exactly as many messages as the probe
- * received, plus a constant offset from before the probe subscribed.
+ * so the messages it handled are compared with what the probe received, not with what this test
+ * published. Once both are idle, the bridge has handled exactly as many messages as the probe received,
+ * plus a constant offset from before the probe subscribed.
  */
 export class ReportTraffic {
   private received = 0;
