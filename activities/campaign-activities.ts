@@ -39,8 +39,9 @@ export interface UpgradeRunRef {
 const START_CONCURRENCY = 10;
 
 /** Creates the activities of a campaign from the clients they use. */
-export function createCampaignActivities(deps: { storage: CampaignStorage; temporal: Client; taskQueue: string }) {
+export function createCampaignActivities(deps: { storage: CampaignStorage; temporal: Client; taskQueue: string; eagerStart?: boolean }) {
   const { storage, temporal, taskQueue } = deps;
+  const eagerStart = deps.eagerStart ?? false;
 
   /**
    * Starts one device's upgrade, or reports why it is skipped. A start retried after it succeeded finds
@@ -63,7 +64,7 @@ export function createCampaignActivities(deps: { storage: CampaignStorage; tempo
       if (existing) return existing;
     }
     try {
-      const started = await startUpgradeWorkflow(temporal, taskQueue, upgradeInput, input.round);
+      const started = await startUpgradeWorkflow(temporal, taskQueue, upgradeInput, { campaignRound: input.round, eagerStart });
       return { deviceName, status: 'started', runId: started.runId };
     } catch (error) {
       if (!(error instanceof UpgradeAlreadyRunningError)) throw error;

@@ -15,6 +15,11 @@ export interface ActivityDependencies {
     temporal: Client;
     /** Task queue of the device upgrades a campaign starts. */
     taskQueue: string;
+    /**
+     * Asks the server to hand each started upgrade's first workflow task straight back to this worker.
+     * Only for a `temporal` client built on the worker's own NativeConnection; the SDK rejects it otherwise.
+     */
+    eagerStart?: boolean;
   };
 }
 

@@ -244,6 +244,30 @@ export function loadBridgeSettings(env: Env = process.env) {
 }
 export type BridgeSettings = ReturnType<typeof loadBridgeSettings>;
 
+/**
+ * Loads how much work the worker takes on at once. The defaults come from benchmarks on a 2-core machine
+ * (docs/performance.md): with the SDK's 40 workflow task slots, a campaign of 200 devices in flight kept
+ * every slot busy, so eager starts fell back to the task queue and new upgrades waited there 10 s or more.
+ */
+export function loadWorkerSettings(env: Env = process.env) {
+  const settings = parseEnv(
+    {
+      WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(5_000).default(DEFAULT_WORKER_SETTINGS.maxWorkflowTasks),
+      WORKER_WORKFLOW_POLLERS: z.coerce.number().int().min(2).max(500).default(DEFAULT_WORKER_SETTINGS.workflowPollers),
+      WORKER_WORKFLOW_THREADS: z.coerce.number().int().min(1).max(64).default(DEFAULT_WORKER_SETTINGS.workflowThreads),
+    },
+    env,
+  );
+  return {
+    maxWorkflowTasks: settings.WORKER_MAX_WORKFLOW_TASKS,
+    workflowPollers: settings.WORKER_WORKFLOW_POLLERS,
+    workflowThreads: settings.WORKER_WORKFLOW_THREADS,
+  };
+}
+export type WorkerSettings = ReturnType<typeof loadWorkerSettings>;
+
+export const DEFAULT_WORKER_SETTINGS = { maxWorkflowTasks: 200, workflowPollers: 20, workflowThreads: 2 } as const;
+
 /** Address a metrics server listens on. */
 export interface MetricsServerSettings {
   host: string;

@@ -1,4 +1,4 @@
-import { loadApiSecuritySettings, loadBridgeSettings, loadHttpSettings, loadLogSettings, loadMongoSettings, loadMqttSettings, loadTemporalSettings, loadUpgradeDefaults } from '../config/settings';
+import { loadApiSecuritySettings, loadBridgeSettings, loadHttpSettings, loadLogSettings, loadMongoSettings, loadMqttSettings, loadTemporalSettings, loadUpgradeDefaults, loadWorkerSettings } from '../config/settings';
 import { LOOPBACK_HOST } from './ports';
 import { generateEngineCredentials, type EngineCredentials } from './servers/broker-admission';
 import type { StackSettings } from './stack-settings';
@@ -32,6 +32,7 @@ export function loadEngineSettings(stack: StackSettings, env: Env = process.env)
     temporal: loadTemporalSettings(settingsEnv),
     mongo: loadMongoSettings(settingsEnv),
     mqtt: loadMqttSettings(settingsEnv),
+    worker: loadWorkerSettings(settingsEnv),
     // The embedded broker (aedes) has no shared subscriptions, so the bridge uses one connection with it.
     bridge: stack.externalMqtt === undefined ? { ...bridge, connections: 1, sharedSubscription: false } : bridge,
     http: loadHttpSettings(settingsEnv),

@@ -210,7 +210,7 @@ async function startStack(stack: StackSettings, settings: EngineSettings, parts:
   const { temporal, mongo, mqtt } = settings;
   await parts.start(
     'the worker',
-    () => startWorkerService({ temporal, mongo, mqtt, logger: logger.child({ service: 'worker' }), ...metrics }),
+    () => startWorkerService({ temporal, mongo, mqtt, worker: settings.worker, logger: logger.child({ service: 'worker' }), ...metrics }),
     (worker) => worker.stop(),
   );
   await parts.start(

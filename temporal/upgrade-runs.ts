@@ -27,13 +27,25 @@ export interface StartedUpgrade {
 /** Memo field with the campaign round that started an upgrade, to recognise a start retried by the same round. */
 export const CAMPAIGN_ROUND_MEMO = 'campaignRound';
 
+export interface StartUpgradeOptions {
+  /** Round of the campaign that starts the upgrade, kept in the memo. */
+  campaignRound?: number;
+  /**
+   * Requests an eager start: the server returns the first workflow task with the start response, and
+   * the worker sharing the client's NativeConnection runs it without a trip through the task queue. The
+   * server falls back to the task queue when the worker has no free slot.
+   */
+  eagerStart?: boolean;
+}
+
 /** Starts a device upgrade workflow, or raises UpgradeAlreadyRunningError when one runs. */
 export async function startUpgradeWorkflow(
   client: Client,
   taskQueue: string,
   input: UpgradeInput,
-  campaignRound?: number,
+  options: StartUpgradeOptions = {},
 ): Promise<StartedUpgrade> {
+  const { campaignRound, eagerStart = false } = options;
   const workflowId = upgradeWorkflowId(input);
   try {
     const handle = await client.workflow.start(upgradeDevice, {
@@ -44,6 +56,7 @@ export async function startUpgradeWorkflow(
       // while a finished upgrade does not block the next one.
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      requestEagerStart: eagerStart,
       typedSearchAttributes: [
         { key: OtaProduct, value: input.productName },
         { key: OtaDevice, value: input.deviceName },

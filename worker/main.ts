@@ -1,5 +1,5 @@
 import { Runtime } from '@temporalio/worker';
-import { loadMongoSettings, loadMqttSettings, loadTemporalSettings, loadWorkerMetricsSettings } from '../config/settings';
+import { loadMongoSettings, loadMqttSettings, loadTemporalSettings, loadWorkerMetricsSettings, loadWorkerSettings } from '../config/settings';
 import { runMain } from '../lifecycle/shutdown-signal';
 import { findFreeLoopbackPort, temporalCoreMetricsOptions, temporalCoreMetricsUrl } from '../metrics/temporal-core-metrics';
 import { createLogger } from '../observability/logger';
@@ -18,6 +18,7 @@ async function main(): Promise<void> {
   const mongo = loadMongoSettings();
   const mqtt = loadMqttSettings();
   const metricsServer = loadWorkerMetricsSettings();
+  const worker = loadWorkerSettings();
   const corePort = metricsServer === undefined ? undefined : await findFreeLoopbackPort();
   Runtime.install({
     logger: new PinoSdkLogger(logger),
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     mongo,
     mqtt,
     logger,
+    worker,
     metricsServer,
     temporalCoreMetricsUrl: corePort === undefined ? undefined : temporalCoreMetricsUrl(corePort),
   });

@@ -1,6 +1,6 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import type { MetricsServerSettings, MongoSettings, MqttSettings, TemporalSettings } from '../config/settings';
+import type { MetricsServerSettings, MongoSettings, MqttSettings, TemporalSettings, WorkerSettings } from '../config/settings';
 import { connectMqtt, publishQos1 } from '../messaging/mqtt-connection';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server';
 import { ProcessMetrics } from '../metrics/process-metrics';
@@ -37,6 +37,8 @@ export async function startWorkerService(options: {
   mongo: MongoSettings;
   mqtt: MqttSettings;
   logger: Logger;
+  /** Workflow task slots, pollers and threads; the defaults when left out. */
+  worker?: WorkerSettings;
   tuning?: Partial<Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'shutdownGraceTime'>>;
   metrics?: ProcessMetrics;
   metricsServer?: MetricsServerSettings;
@@ -50,14 +52,14 @@ export async function startWorkerService(options: {
   const campaignStorage = new MongoCampaignStorage(mongo.db);
   await campaignStorage.ensureIndexes();
   const connection = await NativeConnection.connect(temporalConnectionOptions(temporal));
-  // Campaign activities start and cancel device upgrades through a client of their own.
-  const clientConnection = await Connection.connect(temporalConnectionOptions(temporal));
-  const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
+  // Campaign activities start and cancel device upgrades through a client on the worker's own connection,
+  // which lets the server hand each new upgrade's first workflow task straight to this worker (eager
+  // start) instead of queueing it behind every other new workflow.
+  const client = new Client({ connection, namespace: temporal.namespace });
   const removeCoreSource = options.temporalCoreMetricsUrl === undefined ? undefined : processMetrics.addSource(temporalCoreMetricsSource(options.temporalCoreMetricsUrl));
   let metricsServer: MetricsServer | undefined;
   const closeClients = async () => {
     await connection.close();
-    await clientConnection.close();
     await mqtt.endAsync();
     await mongo.client.close();
     await metricsServer?.close();
@@ -76,8 +78,9 @@ export async function startWorkerService(options: {
       dependencies: {
         publisher: metrics.instrumentPublisher({ publish: (topic, payload) => publishQos1(mqtt, topic, payload) }),
         devices: new DeviceRegistry(mongo.db),
-        campaigns: { storage: campaignStorage, temporal: client, taskQueue: temporal.taskQueue },
+        campaigns: { storage: campaignStorage, temporal: client, taskQueue: temporal.taskQueue, eagerStart: true },
       },
+      settings: options.worker,
       tuning: options.tuning,
       observability: {
         sinks: metrics.sinks(),
@@ -90,7 +93,7 @@ export async function startWorkerService(options: {
   }
 
   logger.info(
-    { address: temporal.address, namespace: temporal.namespace, taskQueue: temporal.taskQueue, metricsUrl: metricsServer?.url },
+    { address: temporal.address, namespace: temporal.namespace, taskQueue: temporal.taskQueue, metricsUrl: metricsServer?.url, ...options.worker },
     'worker started',
   );
   const done = worker.run().finally(async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../../config/env';
-import { loadMongoSettings, loadMqttSettings, loadTemporalSettings } from '../../config/settings';
+import { DEFAULT_WORKER_SETTINGS, loadMongoSettings, loadMqttSettings, loadTemporalSettings, loadWorkerSettings } from '../../config/settings';
 import { temporalConnectionOptions } from '../../temporal/connection-options';
 
 // Settings for production servers: each invalid one stops the process at start-up with the setting named.
@@ -97,5 +97,21 @@ describe('Temporal settings', () => {
 
   it('names an invalid boolean', () => {
     expect(() => loadTemporalSettings({ TEMPORAL_TLS: 'yes' })).toThrow(/TEMPORAL_TLS: expected 'true' or 'false'/);
+  });
+});
+
+describe('worker settings', () => {
+  it('defaults to the benchmarked slots, pollers and threads, and reads overrides', () => {
+    expect(loadWorkerSettings({})).toEqual(DEFAULT_WORKER_SETTINGS);
+    expect(loadWorkerSettings({ WORKER_MAX_WORKFLOW_TASKS: '50', WORKER_WORKFLOW_POLLERS: '8', WORKER_WORKFLOW_THREADS: '1' })).toEqual({
+      maxWorkflowTasks: 50,
+      workflowPollers: 8,
+      workflowThreads: 1,
+    });
+  });
+
+  it('names a setting out of range', () => {
+    expect(() => loadWorkerSettings({ WORKER_MAX_WORKFLOW_TASKS: '1' })).toThrow(/WORKER_MAX_WORKFLOW_TASKS/);
+    expect(() => loadWorkerSettings({ WORKER_WORKFLOW_THREADS: 'two' })).toThrow(/WORKER_WORKFLOW_THREADS/);
   });
 });

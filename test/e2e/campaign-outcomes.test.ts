@@ -1,4 +1,5 @@
 import type { Fleet } from '../../device-sim/fleet';
+import { upgradeWorkflowId } from '../../protocol';
 import { callApi, startEngine, type RunningEngine } from '../support/engine-harness';
 import {
   allOutcomes,
@@ -78,6 +79,16 @@ describe('campaign outcomes', () => {
     expect([...counts.values()].filter((count) => count !== 1)).toEqual([]);
     expect([...commandCounts(installed).values()].every((count) => count === 0)).toBe(true);
     expect((await allOutcomes(engine, campaign.id, 'failed')).length).toBe(40);
+
+    // The worker's own connection starts the upgrades eagerly: their first workflow task skipped the queue.
+    const startedRows = rows.filter((row) => row.outcome !== 'skipped').slice(0, 10);
+    for (const row of startedRows) {
+      const history = await engine.client.workflow.getHandle(upgradeWorkflowId({ productName, deviceName: row.deviceName })).fetchHistory();
+      expect({ deviceName: row.deviceName, eager: history.events?.[0]?.workflowExecutionStartedEventAttributes?.eagerExecutionAccepted }).toEqual({
+        deviceName: row.deviceName,
+        eager: true,
+      });
+    }
   });
 
   it('continues as new several times with a tiny page and window', async () => {
