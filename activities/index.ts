@@ -1,8 +1,10 @@
 import type { Client } from '@temporalio/client';
 import { createCampaignActivities, type CampaignStorage } from './campaign-activities';
+import { createInputValidationActivities } from './input-validation';
 import { createUpgradeActivities, type CommandPublisher, type DeviceStatusReader } from './upgrade-activities';
 
 export * from './campaign-activities';
+export * from './input-validation';
 export * from './upgrade-activities';
 
 /** Everything the activities need, injected so tests and processes choose the real clients. */
@@ -28,6 +30,7 @@ export function createActivities(deps: ActivityDependencies) {
   return {
     ...createUpgradeActivities(deps),
     ...createCampaignActivities(deps.campaigns),
+    ...createInputValidationActivities(),
   };
 }
 

@@ -6,14 +6,9 @@ export const MAX_REPORT_PAYLOAD_BYTES = 4096;
 /** Largest firmware package accepted in an upgrade request: 4 GiB. */
 export const MAX_FIRMWARE_SIZE_BYTES = 4 * 1024 ** 3;
 
-/** Progress values a device reports: 0-100 is the download percentage, negative values are errors. */
-export const ProgressCode = {
-  DOWNLOAD_ERROR: -1,
-  MD5_ERROR: -2,
-  INSTALL_ERROR: -3,
-  OTHER_ERROR: -4,
-  DOWNLOAD_COMPLETE: 100,
-} as const;
+import { ProgressCode } from './progress-code';
+
+export { ProgressCode };
 
 export const firmwareVersionSchema = z
   .string()

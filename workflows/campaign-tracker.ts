@@ -9,7 +9,7 @@ import type {
   DeviceStartResult,
 } from './campaign-types';
 import { StartRateLimiter } from './start-rate-limiter';
-import { FailureReason } from './upgrade-input';
+import { FailureReason } from './failure-reason';
 
 interface InFlightEntry {
   /** Null while the start activity that starts it is running. */

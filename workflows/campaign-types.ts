@@ -1,4 +1,4 @@
-import type { FailureReason } from './upgrade-input';
+import type { FailureReason } from './failure-reason';
 
 /** Terminal outcome of one device in a campaign. */
 export type DeviceOutcome = 'succeeded' | 'failed' | 'timed_out' | 'skipped' | 'cancelled';

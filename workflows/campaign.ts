@@ -9,6 +9,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -16,7 +17,8 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { UpgradeActivities } from '../activities';
-import { campaignInputSchema, type CampaignInput } from './campaign-input';
+import type { CampaignInput } from './campaign-input';
+import { LOCAL_VALIDATION, VALIDATE_OPTIONS } from './input-validation';
 import { CampaignTracker } from './campaign-tracker';
 import type { CampaignView, DeviceFinishedReport } from './campaign-types';
 import { OtaState } from './search-attributes';
@@ -59,6 +61,7 @@ const {
   cancelDeviceUpgrades,
   reconcileDeviceUpgrades,
 } = proxyActivities<UpgradeActivities>({ startToCloseTimeout: ACTIVITY_TIMEOUT, retry: RETRY_FOREVER });
+const { validateCampaignInput } = proxyLocalActivities<UpgradeActivities>(VALIDATE_OPTIONS);
 
 /**
  * Upgrades every target device of a campaign: reads targets page by page, keeps a window of device
@@ -66,14 +69,7 @@ const {
  * continues as new before any Temporal limit comes near, carrying only counters and a cursor.
  */
 export async function upgradeCampaign(rawInput: CampaignInput): Promise<CampaignView> {
-  const parsed = campaignInputSchema.safeParse(rawInput);
-  if (!parsed.success) {
-    throw ApplicationFailure.nonRetryable(
-      `invalid campaign input: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
-      INVALID_CAMPAIGN_INPUT,
-    );
-  }
-  const input = parsed.data;
+  const input = await checkedInput(rawInput);
   const tracker = new CampaignTracker(input, Date.now());
   const ids = { campaignId: input.campaignId, productName: input.productName, round: input.round };
 
@@ -197,6 +193,17 @@ export async function upgradeCampaign(rawInput: CampaignInput): Promise<Campaign
   const view = tracker.view();
   log.info('campaign ended', { ...ids, state: view.state, counts: view.counts, abortReason: view.abortReason });
   return view;
+}
+
+/**
+ * Validates the input in a local activity and fails the campaign for good when it is invalid. Runs that
+ * started before validation moved out of the workflow replay without it: they were validated then.
+ */
+async function checkedInput(rawInput: CampaignInput): Promise<CampaignInput> {
+  if (!patched(LOCAL_VALIDATION)) return rawInput;
+  const checked = await validateCampaignInput(rawInput);
+  if (checked.valid) return checked.input;
+  throw ApplicationFailure.nonRetryable(`invalid campaign input: ${checked.problems}`, INVALID_CAMPAIGN_INPUT);
 }
 
 /** Applies a control update and returns the new view; the validator has already checked the state. */

@@ -1,5 +1,5 @@
-import { ProgressCode } from '../protocol/messages';
-import { FailureReason } from './upgrade-input';
+import { ProgressCode } from '../protocol/progress-code';
+import { FailureReason } from './failure-reason';
 
 /** Phase of a device upgrade. The last four are terminal. */
 export type UpgradePhase =

@@ -6,7 +6,9 @@ import {
   defineSignal,
   isCancellation,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -16,7 +18,9 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { UpgradeActivities } from '../activities';
-import { backoffDelayMs, FailureReason, upgradeInputSchema, type UpgradeInput } from './upgrade-input';
+import { backoffDelayMs, FailureReason } from './failure-reason';
+import type { UpgradeInput } from './upgrade-input';
+import { LOCAL_VALIDATION, VALIDATE_OPTIONS } from './input-validation';
 import { deviceFinishedSignal } from './campaign';
 import type { DeviceFinishedReport } from './campaign-types';
 import { OtaAttempt, OtaFailureReason, OtaState } from './search-attributes';
@@ -49,21 +53,14 @@ const READ_STATUS_OPTIONS: ActivityOptions = {
 };
 
 const { publishOtaCommand, readDeviceStatus } = proxyActivities<UpgradeActivities>(PUBLISH_OPTIONS);
+const { validateUpgradeInput } = proxyLocalActivities<UpgradeActivities>(VALIDATE_OPTIONS);
 
 /**
  * Upgrades one device: publishes `$ota_upgrade`, follows the progress the device reports, verifies the
  * firmware_ver it comes back with, and retries failed attempts by the request's policy.
  */
 export async function upgradeDevice(rawInput: UpgradeInput): Promise<UpgradeResult> {
-  const parsed = upgradeInputSchema.safeParse(rawInput);
-  if (!parsed.success) {
-    upsertSearchAttributes([{ key: OtaState, value: 'failed' }]);
-    throw ApplicationFailure.nonRetryable(
-      `invalid upgrade input: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
-      INVALID_UPGRADE_INPUT,
-    );
-  }
-  const input = parsed.data;
+  const input = await checkedInput(rawInput);
   const tracker = new UpgradeTracker({
     productName: input.productName,
     deviceName: input.deviceName,
@@ -110,6 +107,18 @@ export async function upgradeDevice(rawInput: UpgradeInput): Promise<UpgradeResu
     });
   }
   return state;
+}
+
+/**
+ * Validates the input in a local activity and fails the workflow for good when it is invalid. Runs that
+ * started before validation moved out of the workflow replay without it: they were validated then.
+ */
+async function checkedInput(rawInput: UpgradeInput): Promise<UpgradeInput> {
+  if (!patched(LOCAL_VALIDATION)) return rawInput;
+  const checked = await validateUpgradeInput(rawInput);
+  if (checked.valid) return checked.input;
+  upsertSearchAttributes([{ key: OtaState, value: 'failed' }]);
+  throw ApplicationFailure.nonRetryable(`invalid upgrade input: ${checked.problems}`, INVALID_UPGRADE_INPUT);
 }
 
 async function runUpgrade(input: UpgradeInput, tracker: UpgradeTracker, publishState: PublishState): Promise<void> {
