@@ -47,7 +47,7 @@ export function createCampaignActivities(deps: { storage: CampaignStorage; tempo
    * Starts one device's upgrade, or reports why it is skipped. A start retried after it succeeded finds
    * the run it started by the campaign and round recorded on it, so no device is commanded twice.
    */
-  async function startOne(input: StartDeviceUpgradesInput, deviceName: string, checkFirst: boolean): Promise<DeviceStartResult> {
+  async function startOne(input: StartDeviceUpgradesInput, deviceName: string): Promise<DeviceStartResult> {
     const upgradeInput = {
       productName: input.productName,
       deviceName,
@@ -59,10 +59,6 @@ export function createCampaignActivities(deps: { storage: CampaignStorage; tempo
       skipIfInstalled: false,
       campaignWorkflowId: input.campaignWorkflowId,
     };
-    if (checkFirst) {
-      const existing = await findOwnRun(input, deviceName);
-      if (existing) return existing;
-    }
     try {
       const started = await startUpgradeWorkflow(temporal, taskQueue, upgradeInput, { campaignRound: input.round, eagerStart });
       return { deviceName, status: 'started', runId: started.runId };
@@ -109,8 +105,14 @@ export function createCampaignActivities(deps: { storage: CampaignStorage; tempo
       const retried = Context.current().info.attempt > 1;
       const versions = await storage.findFirmwareVersions(input.productName, input.deviceNames);
       const results = await mapConcurrently(input.deviceNames, START_CONCURRENCY, async (deviceName): Promise<DeviceStartResult> => {
+        // A run that an earlier attempt started may have installed the target already; it reports its
+        // outcome to the campaign, so the device must not be counted as skipped as well.
+        if (retried) {
+          const existing = await findOwnRun(input, deviceName);
+          if (existing) return existing;
+        }
         if (versions.get(deviceName) === input.firmware.version) return { deviceName, status: 'skipped', reason: 'already_installed' };
-        return startOne(input, deviceName, retried);
+        return startOne(input, deviceName);
       });
       const started = results.filter((result) => result.status === 'started').length;
       log.info('started device upgrades', { campaignId: input.campaignId, requested: input.deviceNames.length, started, skipped: results.length - started });

@@ -17,6 +17,7 @@ import {
   resumeCampaignUpdate,
   upgradeCampaign,
 } from '../workflows/campaign';
+import { queryWorkflow } from '../temporal/query-workflow';
 import { campaignWorkflowId, DEFAULT_CAMPAIGN_TUNING, type CampaignInput } from '../workflows/campaign-input';
 import type { CampaignView, DeviceOutcome } from '../workflows/campaign-types';
 import { OtaCampaign, OtaProduct, OtaState, OtaTargetVersion } from '../workflows/search-attributes';
@@ -150,9 +151,7 @@ export class CampaignService {
       // reconciliation closes, says more than a query that replays its last running state.
       view = viewFromSummary(document);
     } else if (description) {
-      view = await this.client
-        .withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(campaignStateQuery))
-        .catch(() => null);
+      view = await queryWorkflow(this.client, handle, campaignStateQuery, QUERY_TIMEOUT_MS).catch(() => null);
     }
     return {
       id: document._id,

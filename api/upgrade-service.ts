@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { upgradeWorkflowId, type DeviceRef } from '../protocol';
 import { withTemporalDeadline } from './temporal-deadline';
+import { queryWorkflow } from '../temporal/query-workflow';
 import { readClosedUpgradeState, readRunFailure, startUpgradeWorkflow, type StartedUpgrade, type UpgradeRunView } from '../temporal/upgrade-runs';
 import { upgradeStateQuery } from '../workflows/upgrade';
 import type { UpgradeInput } from '../workflows/upgrade-input';
@@ -47,7 +48,7 @@ export class UpgradeService {
 
   private async queryState(run: ReturnType<Client['workflow']['getHandle']>): Promise<UpgradeState | null> {
     try {
-      return await this.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => run.query(upgradeStateQuery));
+      return await queryWorkflow(this.client, run, upgradeStateQuery, QUERY_TIMEOUT_MS);
     } catch {
       // No worker replied in time, or the workflow closed meanwhile. The caller still gets the status.
       return null;

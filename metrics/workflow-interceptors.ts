@@ -10,6 +10,7 @@ import {
   TemporalFailure,
   workflowInfo,
   type ActivityInput,
+  type LocalActivityInput,
   type Next,
   type WorkflowExecuteInput,
   type WorkflowInboundCallsInterceptor,
@@ -28,15 +29,37 @@ import type { CampaignOutcomeCount, UpgradeOutcome, UpgradeTrigger, WorkflowMetr
 const UPGRADE_WORKFLOW = 'upgradeDevice';
 const CAMPAIGN_WORKFLOW = 'upgradeCampaign';
 const RECORD_CAMPAIGN_PROGRESS: keyof UpgradeActivities = 'recordCampaignProgress';
+const VALIDATE_UPGRADE_INPUT: keyof UpgradeActivities = 'validateUpgradeInput';
+const VALIDATE_CAMPAIGN_INPUT: keyof UpgradeActivities = 'validateCampaignInput';
 
 const { otaMetrics } = proxySinks<WorkflowMetricSinks>();
 
-/** Reports the start and the end of each device upgrade run, with its outcome and reason. */
+/**
+ * Counts a run as started when the local activity that validates its input returns. Until then the first
+ * workflow task has not completed, and a worker that evicts the run (always, without a workflow cache)
+ * runs that task's code again from the start, outside replay: a count made earlier would be made twice.
+ */
+class StartedMetricsInterceptor implements WorkflowOutboundCallsInterceptor {
+  scheduleLocalActivity(input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>): Promise<unknown> {
+    const result = next(input);
+    if (input.activityType === VALIDATE_UPGRADE_INPUT) {
+      const trigger = upgradeTrigger(input.args[0] as Partial<UpgradeInput> | undefined);
+      observe(result, () => otaMetrics.upgradeStarted(trigger), () => otaMetrics.upgradeStarted(trigger));
+    } else if (input.activityType === VALIDATE_CAMPAIGN_INPUT && (input.args[0] as Partial<CampaignInput> | undefined)?.carried === undefined) {
+      observe(result, () => otaMetrics.campaignStarted(), () => otaMetrics.campaignStarted());
+    }
+    return result;
+  }
+}
+
+function upgradeTrigger(input: Partial<UpgradeInput> | undefined): UpgradeTrigger {
+  return typeof input?.campaignWorkflowId === 'string' ? 'campaign' : 'request';
+}
+
+/** Reports the end of each device upgrade run, with its outcome and reason. */
 class UpgradeMetricsInterceptor implements WorkflowInboundCallsInterceptor {
   execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
-    const upgradeInput = input.args[0] as Partial<UpgradeInput> | undefined;
-    const trigger: UpgradeTrigger = typeof upgradeInput?.campaignWorkflowId === 'string' ? 'campaign' : 'request';
-    otaMetrics.upgradeStarted(trigger);
+    const trigger = upgradeTrigger(input.args[0] as Partial<UpgradeInput> | undefined);
     const result = next(input);
     observe(
       result,
@@ -75,11 +98,9 @@ function upgradeEndOfError(error: unknown): { outcome: UpgradeOutcome; reason: s
   return { outcome: 'failed', reason: 'workflow_failure' };
 }
 
-/** Reports each campaign once at its first run and once at its end, skipping runs that continue as new. */
+/** Reports each campaign once at its end, skipping runs that continue as new. */
 class CampaignMetricsInterceptor implements WorkflowInboundCallsInterceptor {
   execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
-    const campaignInput = input.args[0] as Partial<CampaignInput> | undefined;
-    if (campaignInput?.carried === undefined) otaMetrics.campaignStarted();
     const result = next(input);
     observe(
       result,
@@ -141,7 +162,9 @@ function countOutcomes(outcomes: readonly DeviceOutcomeRecord[]): CampaignOutcom
 /** Picks the interceptors of the workflow type this run executes. */
 export const interceptors: WorkflowInterceptorsFactory = () => {
   const { workflowType } = workflowInfo();
-  if (workflowType === UPGRADE_WORKFLOW) return { inbound: [new UpgradeMetricsInterceptor()] };
-  if (workflowType === CAMPAIGN_WORKFLOW) return { inbound: [new CampaignMetricsInterceptor()], outbound: [new CampaignOutcomesInterceptor()] };
+  if (workflowType === UPGRADE_WORKFLOW) return { inbound: [new UpgradeMetricsInterceptor()], outbound: [new StartedMetricsInterceptor()] };
+  if (workflowType === CAMPAIGN_WORKFLOW) {
+    return { inbound: [new CampaignMetricsInterceptor()], outbound: [new StartedMetricsInterceptor(), new CampaignOutcomesInterceptor()] };
+  }
   return {};
 };
