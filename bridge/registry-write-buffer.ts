@@ -7,9 +7,9 @@ export interface RegistryWriter {
 }
 
 export interface RegistryWriteBufferOptions {
-  /** Longest time a status report, progress 100 or an error code waits before it is written, in milliseconds. */
+  /** Maximum time a status report, progress 100 or an error code waits before it is written, in milliseconds. */
   flushIntervalMs: number;
-  /** Longest time other progress waits before it is written, in milliseconds. */
+  /** Maximum time other progress waits before it is written, in milliseconds. */
   progressFlushIntervalMs: number;
   /** Devices with pending reports that start a flush at once. */
   flushSize: number;
@@ -21,8 +21,8 @@ export interface RegistryWriteBufferOptions {
 
 // One second, because at 200 ms a device reporting every 200 ms cost one statement per report. On a
 // 1,000-device campaign FerretDB then spent 89 CPU seconds, and 50 at one second (docs/performance.md).
-// Intermediate progress waits up to five seconds, so that a download of a few seconds costs one statement
-// with its outcome instead of three; on FerretDB that cut its CPU per device (docs/performance.md).
+// Intermediate progress waits up to five seconds. A download of a few seconds then costs one statement,
+// written with its outcome, instead of three. On FerretDB this cut its CPU per device (docs/performance.md).
 export const DEFAULT_WRITE_BUFFER_OPTIONS: RegistryWriteBufferOptions = {
   flushIntervalMs: 1_000,
   progressFlushIntervalMs: 5_000,

@@ -52,9 +52,9 @@ export async function startWorkerService(options: {
   const campaignStorage = new MongoCampaignStorage(mongo.db);
   await campaignStorage.ensureIndexes();
   const connection = await NativeConnection.connect(temporalConnectionOptions(temporal));
-  // Campaign activities start and cancel device upgrades through a client on the worker's own connection,
-  // which lets the server hand each new upgrade's first workflow task straight to this worker (eager
-  // start) instead of queueing it behind every other new workflow.
+  // Campaign activities start and cancel device upgrades through a client on the worker's own connection.
+  // The server can then hand each new upgrade's first workflow task straight to this worker (eager start),
+  // so it does not wait on the task queue behind other new workflows.
   const client = new Client({ connection, namespace: temporal.namespace });
   const removeCoreSource = options.temporalCoreMetricsUrl === undefined ? undefined : processMetrics.addSource(temporalCoreMetricsSource(options.temporalCoreMetricsUrl));
   let metricsServer: MetricsServer | undefined;
