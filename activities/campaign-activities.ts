@@ -105,8 +105,8 @@ export function createCampaignActivities(deps: { storage: CampaignStorage; tempo
       const retried = Context.current().info.attempt > 1;
       const versions = await storage.findFirmwareVersions(input.productName, input.deviceNames);
       const results = await mapConcurrently(input.deviceNames, START_CONCURRENCY, async (deviceName): Promise<DeviceStartResult> => {
-        // A run that an earlier attempt started may have installed the target already; it reports its
-        // outcome to the campaign, so the device must not be counted as skipped as well.
+        // A run that an earlier attempt started may have installed the target already. That run reports its
+        // outcome to the campaign, so the device must not count as skipped as well.
         if (retried) {
           const existing = await findOwnRun(input, deviceName);
           if (existing) return existing;

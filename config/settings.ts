@@ -246,8 +246,8 @@ export type BridgeSettings = ReturnType<typeof loadBridgeSettings>;
 
 /**
  * Loads how much work the worker takes on at once. The defaults come from benchmarks on a 2-core machine
- * (docs/performance.md): with the SDK's 40 workflow task slots, a campaign of 200 devices in flight kept
- * every slot busy, so eager starts fell back to the task queue and new upgrades waited there 10 s or more.
+ * (docs/performance.md). With the SDK's 40 workflow task slots, a campaign of 200 devices in flight kept
+ * every slot busy. Eager starts then fell back to the task queue, where new upgrades waited 10 s or more.
  */
 export function loadWorkerSettings(env: Env = process.env) {
   const settings = parseEnv(
