@@ -8,6 +8,7 @@ import type { Logger } from '../../observability/logger';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { ManagedProcess } from '../managed-process';
 import { canConnect, findFreePorts, LOOPBACK_HOST } from '../ports';
+import { readLatestRunTail } from '../server-log';
 import { resolveTemporalBinary } from '../tools';
 
 /** A custom search attribute as `defineSearchAttributeKey` returns it (the SDK does not export that type). */
@@ -76,49 +77,33 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   const namespace = options.namespace ?? 'default';
   const searchAttributes = options.searchAttributes ?? ALL_SEARCH_ATTRIBUTES;
   const uiEnabled = options.ui ?? false;
-  const [port, uiPort] = await pickPorts(options.port, uiEnabled ? (options.uiPort ?? null) : undefined);
-  const address = `${LOOPBACK_HOST}:${port}`;
-  const uiUrl = uiPort === undefined ? undefined : `http://${LOOPBACK_HOST}:${uiPort}`;
-
-  const args = [
-    'server',
-    'start-dev',
-    '--ip',
-    LOOPBACK_HOST,
-    '--port',
-    String(port),
-    ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]),
-    '--db-filename',
-    path.join(dataDir, 'temporal.db'),
-    '--namespace',
-    namespace,
-    '--log-level',
-    'warn',
-    // The check would send the server version to Temporal's servers, and the stack stays off the network.
-    '--dynamic-config-value',
-    'frontend.enableServerVersionCheck=false',
-    // SQLite's default rollback journal made every write transaction create and delete a journal file:
-    // with WAL the server used half the CPU for the same campaign and the Temporal floor of the benchmark
-    // doubled (docs/performance.md). synchronous=normal keeps WAL safe when the server process is killed;
-    // a power cut may lose the last transactions, acceptable for a development server.
-    '--sqlite-pragma',
-    'journal_mode=wal',
-    '--sqlite-pragma',
-    'synchronous=normal',
-    ...searchAttributeArgs(searchAttributes),
-  ];
-
-  const server = await ManagedProcess.start({
-    name: 'temporal',
-    command: binary,
-    args,
-    dataDir,
-    probeReady: () => probeTemporal(port, address, namespace, uiUrl),
-    startTimeoutMs: options.startTimeoutMs ?? 60_000,
-    detached: options.detached,
-    signal: options.signal,
-    logger: options.logger,
-  });
+  // A free port can be taken by another process between the check and the server's bind. Ports picked
+  // here are picked again when that happens; a port the caller fixed is not.
+  const fixedPorts = options.port !== undefined && (!uiEnabled || options.uiPort !== undefined);
+  let started: { server: ManagedProcess; port: number; address: string; uiUrl: string | undefined } | undefined;
+  for (let attempt = 1; started === undefined; attempt += 1) {
+    const [port, uiPort] = await pickPorts(options.port, uiEnabled ? (options.uiPort ?? null) : undefined);
+    const address = `${LOOPBACK_HOST}:${port}`;
+    const uiUrl = uiPort === undefined ? undefined : `http://${LOOPBACK_HOST}:${uiPort}`;
+    try {
+      const server = await ManagedProcess.start({
+        name: 'temporal',
+        command: binary,
+        args: serverArgs({ port, uiPort, dataDir, namespace, searchAttributes }),
+        dataDir,
+        probeReady: () => probeTemporal(port, address, namespace, uiUrl),
+        startTimeoutMs: options.startTimeoutMs ?? 60_000,
+        detached: options.detached,
+        signal: options.signal,
+        logger: options.logger,
+      });
+      started = { server, port, address, uiUrl };
+    } catch (error) {
+      if (fixedPorts || attempt >= MAX_PORT_ATTEMPTS || !portWasTaken(path.join(dataDir, 'temporal.log'))) throw error;
+      options.logger?.warn({ server: 'temporal', port, uiPort, attempt }, 'a picked port was taken before the server bound it; starting again on other ports');
+    }
+  }
+  const { server, port, address, uiUrl } = started;
   try {
     await registerMissingSearchAttributes(address, namespace, searchAttributes, dataDir);
   } catch (error) {
@@ -140,6 +125,53 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     kill: () => server.kill(),
     restart: () => server.restart(),
   };
+}
+
+const MAX_PORT_ATTEMPTS = 3;
+
+function serverArgs(options: {
+  port: number;
+  uiPort: number | undefined;
+  dataDir: string;
+  namespace: string;
+  searchAttributes: readonly SearchAttributeDefinition[];
+}): string[] {
+  return [
+    'server',
+    'start-dev',
+    '--ip',
+    LOOPBACK_HOST,
+    '--port',
+    String(options.port),
+    ...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
+    '--db-filename',
+    path.join(options.dataDir, 'temporal.db'),
+    '--namespace',
+    options.namespace,
+    '--log-level',
+    'warn',
+    // The check would send the server version to Temporal's servers, and the stack stays off the network.
+    '--dynamic-config-value',
+    'frontend.enableServerVersionCheck=false',
+    // SQLite's default rollback journal made every write transaction create and delete a journal file.
+    // With WAL the server used half the CPU for the same campaign, and the Temporal floor of the benchmark
+    // doubled (docs/performance.md). synchronous=normal keeps WAL safe when the server process is killed;
+    // a power cut may lose the last transactions, acceptable for a development server.
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
+    ...searchAttributeArgs(options.searchAttributes),
+  ];
+}
+
+/** Tells whether the latest start of the server failed because one of its ports was in use. */
+function portWasTaken(logPath: string): boolean {
+  try {
+    return readLatestRunTail(logPath, 200).includes('address already in use');
+  } catch {
+    return false;
+  }
 }
 
 function searchAttributeArgs(keys: readonly SearchAttributeDefinition[]): string[] {
