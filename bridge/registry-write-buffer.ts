@@ -35,7 +35,7 @@ interface PendingEntry {
   ref: DeviceRef;
   /** When the entry's oldest unwritten report arrived, from Date.now(). */
   since: number;
-  /** Holds a status report, progress 100 or an error code, which go out at the next flush. */
+  /** True when the entry contains a status report, progress 100 or an error code, which go out at the next flush. */
   urgent: boolean;
   progress?: { report: ProgressReport; messageId: string; receivedAt: Date };
   status?: { fields: StatusReport; messageId: string; receivedAt: Date };
@@ -125,8 +125,8 @@ export class RegistryWriteBuffer {
   }
 
   /**
-   * Writes what is due now, or with `all` everything pending, after any flush in progress; retries until
-   * it succeeds unless stopped.
+   * Writes what is due now, or everything pending with `all`, after any flush in progress. Retries until
+   * it succeeds unless the buffer is stopped.
    */
   async flush(options: { all?: boolean } = {}): Promise<void> {
     while (this.flushing) await this.flushing;

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { ProgressCode } from './progress-code';
+
+export { ProgressCode };
 
 /** Largest MQTT payload the engine accepts from a device, in bytes. Reports are small JSON objects. */
 export const MAX_REPORT_PAYLOAD_BYTES = 4096;
@@ -6,9 +9,6 @@ export const MAX_REPORT_PAYLOAD_BYTES = 4096;
 /** Largest firmware package accepted in an upgrade request: 4 GiB. */
 export const MAX_FIRMWARE_SIZE_BYTES = 4 * 1024 ** 3;
 
-import { ProgressCode } from './progress-code';
-
-export { ProgressCode };
 
 export const firmwareVersionSchema = z
   .string()

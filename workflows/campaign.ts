@@ -18,7 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { UpgradeActivities } from '../activities';
 import type { CampaignInput } from './campaign-input';
-import { LOCAL_VALIDATION, VALIDATE_OPTIONS } from './input-validation';
+import { checkedInput, VALIDATE_OPTIONS } from './input-validation';
 import { CampaignTracker } from './campaign-tracker';
 import type { CampaignView, DeviceFinishedReport } from './campaign-types';
 import { OtaState } from './search-attributes';
@@ -69,7 +69,7 @@ const { validateCampaignInput } = proxyLocalActivities<UpgradeActivities>(VALIDA
  * continues as new before any Temporal limit comes near, carrying only counters and a cursor.
  */
 export async function upgradeCampaign(rawInput: CampaignInput): Promise<CampaignView> {
-  const input = await checkedInput(rawInput);
+  const input = await checkedInput(rawInput, validateCampaignInput, { label: 'campaign', type: INVALID_CAMPAIGN_INPUT });
   const tracker = new CampaignTracker(input, Date.now());
   const ids = { campaignId: input.campaignId, productName: input.productName, round: input.round };
 
@@ -193,17 +193,6 @@ export async function upgradeCampaign(rawInput: CampaignInput): Promise<Campaign
   const view = tracker.view();
   log.info('campaign ended', { ...ids, state: view.state, counts: view.counts, abortReason: view.abortReason });
   return view;
-}
-
-/**
- * Validates the input in a local activity and fails the campaign for good when it is invalid. Runs that
- * started before validation moved out of the workflow replay without it: they were validated then.
- */
-async function checkedInput(rawInput: CampaignInput): Promise<CampaignInput> {
-  if (!patched(LOCAL_VALIDATION)) return rawInput;
-  const checked = await validateCampaignInput(rawInput);
-  if (checked.valid) return checked.input;
-  throw ApplicationFailure.nonRetryable(`invalid campaign input: ${checked.problems}`, INVALID_CAMPAIGN_INPUT);
 }
 
 /** Applies a control update and returns the new view; the validator has already checked the state. */

@@ -24,6 +24,7 @@ export const FailureReason = {
   PUBLISH_FAILED: 'publish_failed',
 } as const;
 export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
+
 /** Failure reasons retried unless a request sets others. An install error or a version mismatch
  *  points at the package or the device, where sending the same command again rarely helps. */
 export const DEFAULT_RETRYABLE_REASONS: readonly FailureReason[] = [

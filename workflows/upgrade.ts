@@ -6,7 +6,6 @@ import {
   defineSignal,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -20,7 +19,7 @@ import {
 import type { UpgradeActivities } from '../activities';
 import { backoffDelayMs, FailureReason } from './failure-reason';
 import type { UpgradeInput } from './upgrade-input';
-import { LOCAL_VALIDATION, VALIDATE_OPTIONS } from './input-validation';
+import { checkedInput, VALIDATE_OPTIONS } from './input-validation';
 import { deviceFinishedSignal } from './campaign';
 import type { DeviceFinishedReport } from './campaign-types';
 import { OtaAttempt, OtaFailureReason, OtaState } from './search-attributes';
@@ -60,7 +59,11 @@ const { validateUpgradeInput } = proxyLocalActivities<UpgradeActivities>(VALIDAT
  * firmware_ver it comes back with, and retries failed attempts by the request's policy.
  */
 export async function upgradeDevice(rawInput: UpgradeInput): Promise<UpgradeResult> {
-  const input = await checkedInput(rawInput);
+  const input = await checkedInput(rawInput, validateUpgradeInput, {
+    label: 'upgrade',
+    type: INVALID_UPGRADE_INPUT,
+    beforeFailure: () => upsertSearchAttributes([{ key: OtaState, value: 'failed' }]),
+  });
   const tracker = new UpgradeTracker({
     productName: input.productName,
     deviceName: input.deviceName,
@@ -107,18 +110,6 @@ export async function upgradeDevice(rawInput: UpgradeInput): Promise<UpgradeResu
     });
   }
   return state;
-}
-
-/**
- * Validates the input in a local activity and fails the workflow for good when it is invalid. Runs that
- * started before validation moved out of the workflow replay without it: they were validated then.
- */
-async function checkedInput(rawInput: UpgradeInput): Promise<UpgradeInput> {
-  if (!patched(LOCAL_VALIDATION)) return rawInput;
-  const checked = await validateUpgradeInput(rawInput);
-  if (checked.valid) return checked.input;
-  upsertSearchAttributes([{ key: OtaState, value: 'failed' }]);
-  throw ApplicationFailure.nonRetryable(`invalid upgrade input: ${checked.problems}`, INVALID_UPGRADE_INPUT);
 }
 
 async function runUpgrade(input: UpgradeInput, tracker: UpgradeTracker, publishState: PublishState): Promise<void> {

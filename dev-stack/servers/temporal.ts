@@ -78,7 +78,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   const searchAttributes = options.searchAttributes ?? ALL_SEARCH_ATTRIBUTES;
   const uiEnabled = options.ui ?? false;
   // A free port can be taken by another process between the check and the server's bind. Ports picked
-  // here are picked again when that happens; a port the caller fixed is not.
+  // here are then picked again, unless the caller fixed them.
   const fixedPorts = options.port !== undefined && (!uiEnabled || options.uiPort !== undefined);
   let started: { server: ManagedProcess; port: number; address: string; uiUrl: string | undefined } | undefined;
   for (let attempt = 1; started === undefined; attempt += 1) {
@@ -155,8 +155,8 @@ function serverArgs(options: {
     'frontend.enableServerVersionCheck=false',
     // SQLite's default rollback journal made every write transaction create and delete a journal file.
     // With WAL the server used half the CPU for the same campaign, and the Temporal floor of the benchmark
-    // doubled (docs/performance.md). synchronous=normal keeps WAL safe when the server process is killed;
-    // a power cut may lose the last transactions, acceptable for a development server.
+    // doubled (docs/performance.md). synchronous=normal keeps WAL safe when the server process is killed.
+    // A power cut may lose the last transactions, which is acceptable for a development server.
     '--sqlite-pragma',
     'journal_mode=wal',
     '--sqlite-pragma',

@@ -26,7 +26,7 @@ describe('RegistryWriteBuffer', () => {
     jest.useRealTimers();
   });
 
-  it('holds intermediate progress for the longer interval and writes only its latest value', async () => {
+  it('holds intermediate progress five seconds', async () => {
     buffer.addProgress(ref('a'), report(10), new ObjectId().toHexString(), new Date());
     await jest.advanceTimersByTimeAsync(1_000);
     buffer.addProgress(ref('a'), report(40), new ObjectId().toHexString(), new Date());
@@ -37,7 +37,7 @@ describe('RegistryWriteBuffer', () => {
     expect(writes).toEqual([[{ deviceName: 'a', progress: 40, status: false }]]);
   });
 
-  it('writes a status report, progress 100 and error codes at the next flush, with the progress held so far', async () => {
+  it('writes outcome reports at the next flush', async () => {
     buffer.addProgress(ref('a'), report(60), new ObjectId().toHexString(), new Date());
     buffer.addProgress(ref('b'), report(30), new ObjectId().toHexString(), new Date());
     buffer.addProgress(ref('c'), report(20), new ObjectId().toHexString(), new Date());
@@ -57,7 +57,7 @@ describe('RegistryWriteBuffer', () => {
     expect(buffer.counts().pendingDevices).toBe(1);
   });
 
-  it('writes everything pending when it stops', async () => {
+  it('writes everything pending at stop', async () => {
     buffer.addProgress(ref('a'), report(10), new ObjectId().toHexString(), new Date());
     await buffer.stop();
     expect(writes).toEqual([[{ deviceName: 'a', progress: 10, status: false }]]);

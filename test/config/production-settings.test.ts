@@ -101,7 +101,7 @@ describe('Temporal settings', () => {
 });
 
 describe('worker settings', () => {
-  it('defaults to the benchmarked slots, pollers and threads, and reads overrides', () => {
+  it('reads defaults and overrides', () => {
     expect(loadWorkerSettings({})).toEqual(DEFAULT_WORKER_SETTINGS);
     expect(loadWorkerSettings({ WORKER_MAX_WORKFLOW_TASKS: '50', WORKER_WORKFLOW_POLLERS: '8', WORKER_WORKFLOW_THREADS: '1' })).toEqual({
       maxWorkflowTasks: 50,

@@ -3,8 +3,8 @@ import { workflowMetricsInterceptorsPath } from '../../metrics/worker-metrics';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 
 // The worker evaluates every module of the workflow bundle again for each workflow it creates. zod and
-// the MQTT schemas once took a quarter of the workflow thread's time that way, so validation runs in
-// local activities and the bundle must not pull zod back in through an import.
+// the MQTT schemas once took a quarter of the workflow thread's time that way. Validation now runs in
+// local activities, and no import may pull zod back into the bundle.
 describe('workflow bundle', () => {
   it('contains no zod module', async () => {
     const { code } = await bundleWorkflowCode({
