@@ -100,6 +100,8 @@ export interface SampledHistories {
   signalToHandledMs: LatencySummary;
   /** Wait of each workflow task of the sampled workflows for a worker to start it. */
   workflowTaskQueueMs: LatencySummary;
+  /** The same for the first workflow task of each sampled workflow only, which an eager start skips. */
+  firstWorkflowTaskQueueMs: LatencySummary;
   /** Workflow tasks of the sampled workflows that timed out or failed. */
   workflowTaskTimeouts: number;
   /** Reports of the sample that reached no workflow as a signal, by design (coalesced) or lost. */
@@ -135,6 +137,7 @@ export async function measureSampledHistories(
   const toSignal: number[] = [];
   const signalToHandled: number[] = [];
   const taskQueue: number[] = [];
+  const firstTaskQueue: number[] = [];
   let workflowTaskTimeouts = 0;
   const unreadable: string[] = [];
   let signalsWithoutReport = 0;
@@ -153,6 +156,7 @@ export async function measureSampledHistories(
       }
       events.push(run.events);
       taskQueue.push(...run.workflowTaskQueueMs);
+      if (run.workflowTaskQueueMs.length > 0) firstTaskQueue.push(run.workflowTaskQueueMs[0]!);
       workflowTaskTimeouts += run.workflowTaskTimeouts;
       const reportSignals = run.signals.filter((signal) => signal.messageId !== undefined);
       signalCounts.push(reportSignals.length);
@@ -184,6 +188,7 @@ export async function measureSampledHistories(
     toSignalMs: summarizeLatencies(toSignal),
     signalToHandledMs: summarizeLatencies(signalToHandled),
     workflowTaskQueueMs: summarizeLatencies(taskQueue),
+    firstWorkflowTaskQueueMs: summarizeLatencies(firstTaskQueue),
     workflowTaskTimeouts,
     reportsWithoutSignal: sent.length - matched.size,
     signalsWithoutReport,
