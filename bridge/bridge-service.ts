@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError } from '../config/env';
 import type { BridgeSettings, MetricsServerSettings, MongoSettings, MqttSettings, TemporalSettings } from '../config/settings';
-import { REPORT_TOPIC_FILTERS, type DeviceRef } from '../protocol';
+import { productReportTopicFilters, REPORT_TOPIC_FILTERS, type DeviceRef } from '../protocol';
 import { connectMqtt } from '../messaging/mqtt-connection';
 import { BridgeMetrics, type SignalKind } from '../metrics/bridge-metrics';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server';
@@ -30,7 +30,8 @@ export interface BridgeService {
 /**
  * Connects to MongoDB, Temporal and the broker and forwards device reports until stopped. The bridge
  * registers its metrics in `metrics`, or in a registry of its own when left out, and serves them at
- * `metricsServer` when given.
+ * `metricsServer` when given. With `productNames` it takes only the reports of those products; without
+ * it, every report on the broker.
  */
 export async function startBridgeService(options: {
   temporal: TemporalSettings;
@@ -40,11 +41,14 @@ export async function startBridgeService(options: {
   logger: Logger;
   metrics?: ProcessMetrics;
   metricsServer?: MetricsServerSettings;
+  productNames?: readonly string[];
 }): Promise<BridgeService> {
   const { logger, bridge: settings } = options;
   if (settings.connections > 1 && !settings.sharedSubscription) {
     throw new ConfigError('invalid configuration: BRIDGE_CONNECTIONS above 1 needs BRIDGE_SHARED_SUBSCRIPTION=true, or every connection would handle every report');
   }
+  // Checked before anything connects, so an invalid product name leaves nothing to close.
+  const reportFilters = options.productNames ? productReportTopicFilters(options.productNames) : REPORT_TOPIC_FILTERS;
   const mongo = await connectMongo(options.mongo, logger);
   const registry = new DeviceRegistry(mongo.db);
   await registry.ensureIndexes();
@@ -87,8 +91,8 @@ export async function startBridgeService(options: {
   // Several connections on a shared subscription handle reports in parallel, each one at a time; the
   // broker hands each report to one of them. Bridges in other processes may join the same group.
   const topicFilters = settings.sharedSubscription
-    ? REPORT_TOPIC_FILTERS.map((filter) => `$share/${settings.shareGroup}/${filter}`)
-    : REPORT_TOPIC_FILTERS;
+    ? reportFilters.map((filter) => `$share/${settings.shareGroup}/${filter}`)
+    : reportFilters;
   const bridges: Bridge[] = [];
   let metricsServer: MetricsServer | undefined;
   try {
@@ -115,7 +119,7 @@ export async function startBridgeService(options: {
     COUNTS_LOG_INTERVAL_MS,
   );
   countsTimer.unref();
-  logger.info({ connections: settings.connections, sharedSubscription: settings.sharedSubscription, metricsUrl: metricsServer?.url }, 'bridge started');
+  logger.info({ connections: settings.connections, sharedSubscription: settings.sharedSubscription, productNames: options.productNames ?? 'all', metricsUrl: metricsServer?.url }, 'bridge started');
 
   return {
     counts,

@@ -1,4 +1,4 @@
-import { deviceRefSchema, type DeviceRef } from './names';
+import { deviceRefSchema, productNameSchema, type DeviceRef } from './names';
 
 /** Command names the engine sends. Names starting with `$` are system commands of the IotHub protocol. */
 export const CommandName = {
@@ -59,6 +59,17 @@ export const REPORT_TOPIC_FILTERS: readonly string[] = [
   `${ReportKind.OTA_PROGRESS}/+/+/+`,
   `${ReportKind.STATUS}/+/+/+`,
 ];
+
+/**
+ * Report topic filters limited to the given products, for a bridge that serves only part of a broker's
+ * fleet. Throws on a name that is not a valid product name, since a wildcard in it would widen the filter.
+ */
+export function productReportTopicFilters(productNames: readonly string[]): string[] {
+  return productNames.flatMap((productName) => {
+    const name = productNameSchema.parse(productName);
+    return [`${ReportKind.OTA_PROGRESS}/${name}/+/+`, `${ReportKind.STATUS}/${name}/+/+`];
+  });
+}
 
 export interface ReportTopicParts extends DeviceRef {
   kind: ReportKind;

@@ -26,7 +26,9 @@ const devices: SimDevice[] = [];
 let deviceCounter = 0;
 
 beforeAll(async () => {
-  engine = await startEngine('single');
+  // The cases below compare the bridge's counts before and after a report, so its bridge takes only this
+  // file's product: reports of test files running at the same time would add to the counts.
+  engine = await startEngine('single', { productNames: [PRODUCT] });
   probe = await mqtt.connectAsync(process.env.MQTT_URL!, { clientId: `probe-${PRODUCT}` });
 });
 
@@ -172,7 +174,7 @@ describe('single device upgrade end to end', () => {
   it('records late reports without changing a finished upgrade', async () => {
     const device = await startDevice('success');
     await requestUpgrade(device);
-    const { state: finished } = await finalState(device);
+    const { body: finishedBody, state: finished } = await finalState(device);
     expect(finished.phase).toBe('succeeded');
 
     const signalledBefore = engine.bridge.counts().signalled;
@@ -188,6 +190,8 @@ describe('single device upgrade end to end', () => {
     });
     expect(late.desc).toBe('late error');
     expect(late.upgrade.state).toEqual(finished);
+    // The report started no new run either.
+    expect(late.upgrade.runId).toBe(finishedBody.upgrade.runId);
     expect(engine.bridge.counts().signalled).toBe(signalledBefore);
     expect(engine.bridge.counts().stored_no_upgrade).toBeGreaterThan(storedBefore);
   });
@@ -235,6 +239,8 @@ describe('single device upgrade end to end', () => {
   it('counts malformed reports and keeps running', async () => {
     const before = engine.bridge.counts();
     const validId = new ObjectId().toHexString();
+    // Another product's report is not this bridge's to take, so it adds to no count below.
+    await probe.publishAsync(`update_ota_status/other${PRODUCT}/junk/${new ObjectId().toHexString()}`, 'not json', { qos: 1 });
     await probe.publishAsync(`update_ota_status/${PRODUCT}/junk/${validId}`, 'not json', { qos: 1 });
     await probe.publishAsync(`update_ota_status/${PRODUCT}/junk/${new ObjectId().toHexString()}`, JSON.stringify({ version: 1, progress: 'x' }), { qos: 1 });
     await probe.publishAsync(`update_status/${PRODUCT}/junk/not-an-object-id`, JSON.stringify({ firmware_ver: '1.0' }), { qos: 1 });

@@ -3,6 +3,7 @@ import {
   deviceCommandFilter,
   parseCommandTopic,
   parseReportTopic,
+  productReportTopicFilters,
   REPORT_TOPIC_FILTERS,
   reportTopic,
 } from '../../protocol';
@@ -51,6 +52,20 @@ describe('report topics', () => {
 
   it('subscribes to exactly the two report kinds', () => {
     expect(REPORT_TOPIC_FILTERS).toEqual(['update_ota_status/+/+/+', 'update_status/+/+/+']);
+  });
+
+  it('limits report filters to products', () => {
+    expect(productReportTopicFilters(['lamp', 'plug'])).toEqual([
+      'update_ota_status/lamp/+/+',
+      'update_status/lamp/+/+',
+      'update_ota_status/plug/+/+',
+      'update_status/plug/+/+',
+    ]);
+  });
+
+  it('rejects wildcards in product names', () => {
+    expect(() => productReportTopicFilters(['#'])).toThrow(/productName may contain only/);
+    expect(() => productReportTopicFilters(['lamp/+'])).toThrow(/productName may contain only/);
   });
 
   it.each([

@@ -34,9 +34,13 @@ export const TEST_UPGRADE_DEFAULTS: UpgradeDefaults = {
 /**
  * Starts the worker, the bridge and the API in this process against the harness's real Temporal,
  * FerretDB and Mosquitto. Each engine gets its own task queue, database and MQTT client ids, so test
- * files running at the same time do not see each other's work.
+ * files running at the same time do not see each other's work. Its bridge still takes every report on
+ * the broker, other test files' included, unless `productNames` limits it to those products.
  */
-export async function startEngine(label: string, options: { bridgeConnections?: number } = {}): Promise<RunningEngine> {
+export async function startEngine(
+  label: string,
+  options: { bridgeConnections?: number; productNames?: readonly string[] } = {},
+): Promise<RunningEngine> {
   quietRuntime();
   const id = `${label}-${randomUUID().slice(0, 8)}`;
   const temporal: TemporalSettings = {
@@ -61,6 +65,7 @@ export async function startEngine(label: string, options: { bridgeConnections?: 
     mqtt,
     bridge: { connections: options.bridgeConnections ?? 4, sharedSubscription: true, shareGroup: `bridge-${id}`, progressSignalIntervalMs: 1_000, cleanSession: false },
     logger: logger.child({ service: 'bridge' }),
+    productNames: options.productNames,
   });
   const api = await startApiService({
     http: { host: '127.0.0.1', port: 0 },
