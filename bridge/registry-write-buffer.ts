@@ -120,7 +120,12 @@ export class RegistryWriteBuffer {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    // On a slow database this last write can take many seconds, so the log shows what the stop waits for.
+    const flushStartedAt = Date.now();
+    const pendingDevices = this.pending.size;
+    if (pendingDevices > 0) this.logger.info({ pendingDevices }, 'writing pending device reports before stop');
     await this.flush({ all: true });
+    if (pendingDevices > 0) this.logger.info({ pendingDevices, durationMs: Date.now() - flushStartedAt }, 'wrote pending device reports');
     this.releaseWaiters();
   }
 
