@@ -1,6 +1,5 @@
 // Free of zod, so that workflow code can import it: the worker evaluates every module of the workflow
 // bundle again for each workflow it creates, and zod's schemas took a quarter of the workflow thread's time.
-import type { RetryPolicy } from './upgrade-input';
 
 /** Reason an attempt, and so possibly the whole upgrade, failed. */
 export const FailureReason = {
@@ -37,8 +36,15 @@ export const DEFAULT_RETRYABLE_REASONS: readonly FailureReason[] = [
   FailureReason.PUBLISH_FAILED,
 ];
 
+/** Backoff fields of a retry policy. The full RetryPolicy type is in upgrade-input.ts, which imports this module. */
+export interface BackoffPolicy {
+  initialBackoffMs: number;
+  backoffCoefficient: number;
+  maxBackoffMs: number;
+}
+
 /** Delay before the attempt that follows `failedAttempt` (1-based). */
-export function backoffDelayMs(policy: RetryPolicy, failedAttempt: number): number {
+export function backoffDelayMs(policy: BackoffPolicy, failedAttempt: number): number {
   const delay = policy.initialBackoffMs * policy.backoffCoefficient ** (failedAttempt - 1);
   return Math.min(Math.round(delay), policy.maxBackoffMs);
 }
