@@ -11,6 +11,9 @@ import { reconcileCampaigns } from './campaign-reconciler';
 import { CampaignService } from './campaign-service';
 import { buildApiServer } from './server';
 
+/** Maximum wait of one MongoDB operation: below the 10 s within which the API returns 503 for an unresponsive dependency. */
+const API_MONGO_TIMEOUT_MS = 9_000;
+
 export interface ApiService {
   /** Base URL the API listens on, such as http://127.0.0.1:3000. */
   readonly url: string;
@@ -43,7 +46,7 @@ export async function startApiService(options: {
   const security = options.security ?? UNPROTECTED_API_SETTINGS;
   validateApiSecuritySettings(security);
 
-  const mongo = await connectMongo(options.mongo, logger);
+  const mongo = await connectMongo(options.mongo, logger, { operationTimeoutMs: API_MONGO_TIMEOUT_MS });
   const registry = new DeviceRegistry(mongo.db);
   await registry.ensureIndexes();
   const campaignStorage = new MongoCampaignStorage(mongo.db);

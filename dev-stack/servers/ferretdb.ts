@@ -28,6 +28,8 @@ export interface FerretdbServerHandle {
   readonly port: number;
   readonly dataDir: string;
   readonly logPath: string;
+  /** Process id of the running server, or undefined while it is stopped. Tests freeze the server with SIGSTOP. */
+  readonly pid: number | undefined;
   /** Milliseconds from spawn to readiness in the latest start or restart. */
   readonly startDurationMs: number | undefined;
   /** Stops the server with SIGTERM, then SIGKILL after a grace period. The data folder stays. */
@@ -80,6 +82,9 @@ export async function startFerretdbServer(options: FerretdbServerOptions): Promi
     port,
     dataDir,
     logPath: server.logPath,
+    get pid() {
+      return server.pid;
+    },
     get startDurationMs() {
       return server.startDurationMs;
     },
