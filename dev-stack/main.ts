@@ -120,7 +120,7 @@ async function main(): Promise<number> {
     if (!values['no-demo'] && settings.apiSecurity.auth.mode === 'tokens') {
       say('skipping the demo: the API requires tokens (API_TOKENS or API_TOKENS_FILE), which the demo client does not send');
     } else if (!values['no-demo']) {
-      const outcome = await runDemo({ mqttUrl, apiUrl, uiUrl, parts, shutdownRequested: shutdown.requested, print: say });
+      const outcome = await runDemo({ mqttUrl, apiUrl, temporal: settings.temporal, uiUrl, parts, shutdownRequested: shutdown.requested, print: say });
       if (outcome.status === 'interrupted') exitCode = exitCodeForSignal(outcome.signal);
       if (outcome.status === 'failed') exitCode = 1;
     }
