@@ -17,7 +17,7 @@ export class PinoSdkLogger implements SdkLogger {
   constructor(private readonly logger: Logger) {}
 
   log(level: LogLevel, message: string, meta?: LogMetadata): void {
-    this.logger[PINO_LEVELS[level]](meta ?? {}, message);
+    this.logger[PINO_LEVELS[level]](withErrorSerialized(meta), message);
   }
 
   trace(message: string, meta?: LogMetadata): void {
@@ -39,4 +39,15 @@ export class PinoSdkLogger implements SdkLogger {
   error(message: string, meta?: LogMetadata): void {
     this.log('ERROR', message, meta);
   }
+}
+
+/**
+ * Moves the SDK's `error` field to `err`, the field pino's error serializer writes with type, message
+ * and stack. Under `error` an Error became `{}` in the JSON line, because its fields are not enumerable.
+ */
+function withErrorSerialized(meta: LogMetadata | undefined): LogMetadata {
+  if (meta === undefined) return {};
+  if (meta.error === undefined || meta.err !== undefined) return meta;
+  const { error, ...rest } = meta;
+  return { ...rest, err: error };
 }
