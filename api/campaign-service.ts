@@ -17,14 +17,35 @@ import {
   resumeCampaignUpdate,
   upgradeCampaign,
 } from '../workflows/campaign';
+import { grpcStatusCode } from '../temporal/grpc-errors';
 import { queryWorkflow } from '../temporal/query-workflow';
 import { campaignWorkflowId, DEFAULT_CAMPAIGN_TUNING, type CampaignInput } from '../workflows/campaign-input';
 import type { CampaignView, DeviceOutcome } from '../workflows/campaign-types';
 import { OtaCampaign, OtaProduct, OtaState, OtaTargetVersion } from '../workflows/search-attributes';
 import type { CreateCampaignRequest } from './campaign-request';
-import { withTemporalDeadline } from './temporal-deadline';
+import { TEMPORAL_CALL_TIMEOUT_MS, withTemporalDeadline } from './temporal-deadline';
 import { policyProblems, resolveUpgradePolicy } from './upgrade-options';
 import type { FieldProblem } from './validation';
+
+/** gRPC status of a call that ran past its deadline. */
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+/**
+ * Raised when a pause, resume or cancel was not confirmed in time, usually because no worker runs the
+ * campaign's workflow. Temporal keeps the request and delivers it once a worker does.
+ */
+export class CampaignControlTimeoutError extends Error {
+  constructor(
+    readonly campaignId: string,
+    readonly action: CampaignAction,
+  ) {
+    super(
+      `campaign ${campaignId} did not confirm ${action} within ${TEMPORAL_CALL_TIMEOUT_MS / 1000} s, which happens when no worker is running. ` +
+        `The ${action} may still take effect once a worker runs: check GET /campaigns/${campaignId} before sending it again`,
+    );
+    this.name = 'CampaignControlTimeoutError';
+  }
+}
 
 /** Raised when a campaign does not exist. */
 export class CampaignNotFoundError extends Error {
@@ -191,6 +212,7 @@ export class CampaignService {
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) throw new CampaignConflictError(error.cause?.message ?? error.message);
       if (error instanceof WorkflowNotFoundError) throw new CampaignConflictError(`cannot ${action} campaign ${id}: it has ended`);
+      if (grpcStatusCode(error) === GRPC_DEADLINE_EXCEEDED) throw new CampaignControlTimeoutError(id, action);
       throw error;
     }
   }

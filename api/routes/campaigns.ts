@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
   CampaignConflictError,
+  CampaignControlTimeoutError,
   CampaignNotFoundError,
   InvalidCampaignRequestError,
   InvalidCursorError,
@@ -80,7 +81,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: { campaigns: 
   });
 }
 
-/** Maps the service's errors to 404, 409 and 400; anything else goes to the server's error handler. */
+/** Maps the service's errors to 404, 409, 400 and 503; anything else goes to the server's error handler. */
 async function handleErrors<T>(reply: FastifyReply, action: () => Promise<T>): Promise<FastifyReply> {
   try {
     return reply.send(await action());
@@ -88,6 +89,10 @@ async function handleErrors<T>(reply: FastifyReply, action: () => Promise<T>): P
     if (error instanceof CampaignNotFoundError) return reply.code(404).send({ error: 'not found', message: error.message });
     if (error instanceof CampaignConflictError) return reply.code(409).send({ error: 'conflict', message: error.message });
     if (error instanceof InvalidCursorError) return reply.code(400).send({ error: 'invalid request', message: error.message });
+    if (error instanceof CampaignControlTimeoutError) {
+      reply.log.warn({ err: error, campaignId: error.campaignId, action: error.action }, 'campaign control not confirmed in time');
+      return reply.code(503).send({ error: 'service unavailable', message: error.message });
+    }
     throw error;
   }
 }

@@ -1,0 +1,57 @@
+import type { Fleet } from '../../device-sim/fleet';
+import { startWorkerService, type WorkerService } from '../../worker/worker-service';
+import { createCampaign, startFleet, uniqueProduct, waitForCampaignEnd, waitForRegistered, waitForView } from '../support/campaign-harness';
+import { callApi, startEngine, type RunningEngine } from '../support/engine-harness';
+
+// A campaign control sent while no worker runs. The API cannot confirm it in time and returns a 503
+// that explains why, and Temporal delivers the control once a worker runs again.
+
+const PRODUCT = uniqueProduct('noworker');
+let engine: RunningEngine;
+let fleet: Fleet | undefined;
+let secondWorker: WorkerService | undefined;
+
+beforeAll(async () => {
+  engine = await startEngine('campaign-no-worker', { productNames: [PRODUCT] });
+});
+
+afterAll(async () => {
+  await fleet?.close();
+  await secondWorker?.stop();
+  await engine?.stop();
+});
+
+describe('campaign control without a worker', () => {
+  it('returns 503, then applies it', async () => {
+    // Slow devices keep the campaign running while the worker is away.
+    fleet = await startFleet(engine, { productName: PRODUCT, count: 6, timings: { stepIntervalMs: 1_000 } });
+    await waitForRegistered(engine, PRODUCT, 6);
+    const campaign = await createCampaign(engine, {
+      productName: PRODUCT,
+      target: { kind: 'all' },
+      rollout: { maxConcurrent: 2, maxStartsPerMinute: 100_000 },
+    });
+    await waitForView(engine, campaign.id, 'a device started', (view) => view.counts.started >= 1);
+    await engine.worker.stop();
+
+    const pause = await callApi(engine, 'POST', `/campaigns/${campaign.id}/pause`);
+    expect(pause.status).toBe(503);
+    expect(pause.body.error).toBe('service unavailable');
+    expect(pause.body.message).toContain(`campaign ${campaign.id} did not confirm pause`);
+    expect(pause.body.message).toContain('no worker is running');
+
+    secondWorker = await startWorkerService({
+      temporal: engine.temporal,
+      mongo: engine.mongo,
+      mqtt: engine.mqtt,
+      logger: engine.logger.child({ service: 'worker' }),
+      tuning: { shutdownGraceTime: '1s' },
+    });
+    const paused = await waitForView(engine, campaign.id, 'the pause applied', (view) => view.state === 'paused');
+    expect(paused.state).toBe('paused');
+
+    expect((await callApi(engine, 'POST', `/campaigns/${campaign.id}/cancel`)).status).toBe(200);
+    const ended = await waitForCampaignEnd(engine, campaign.id);
+    expect(ended.state).toBe('cancelled');
+  }, 120_000);
+});
