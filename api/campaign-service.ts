@@ -96,6 +96,11 @@ export interface CampaignResponse {
   createdAt: Date;
   /** Latest view from the workflow, or from the stored summary when the workflow cannot answer. */
   view: CampaignView | null;
+  /**
+   * Source of the view: `workflow` (its result or query), `stored` (the summary the workflow last
+   * wrote, which may be behind while the campaign runs), or null without a view.
+   */
+  viewSource: 'workflow' | 'stored' | null;
   /** Temporal status of the campaign's latest run. */
   workflowStatus: string | null;
 }
@@ -164,16 +169,19 @@ export class CampaignService {
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
+    const stored = viewFromSummary(document);
+    // A terminated or timed-out run could not record its end. The stored view, which start-up
+    // reconciliation closes, is more accurate than a query that replays its last running state.
+    const closedWithStoredView = description !== undefined && description.status.name !== 'RUNNING' && stored !== null;
     let view: CampaignView | null = null;
     if (description?.status.name === 'COMPLETED') {
       view = (await this.client.workflow.getHandle(document.workflow_id, description.runId).result()) as CampaignView;
-    } else if (description && description.status.name !== 'RUNNING' && document.summary !== null) {
-      // A terminated or timed-out run could not record its end; the stored view, which start-up
-      // reconciliation closes, says more than a query that replays its last running state.
-      view = viewFromSummary(document);
-    } else if (description) {
+    } else if (description && !closedWithStoredView) {
       view = await queryWorkflow(this.client, handle, campaignStateQuery, QUERY_TIMEOUT_MS).catch(() => null);
     }
+    let viewSource: CampaignResponse['viewSource'] = null;
+    if (view !== null) viewSource = 'workflow';
+    else if (stored !== null) viewSource = 'stored';
     return {
       id: document._id,
       workflowId: document.workflow_id,
@@ -181,7 +189,8 @@ export class CampaignService {
       firmware: document.firmware,
       target: document.target,
       createdAt: document.created_at,
-      view: view ?? viewFromSummary(document),
+      view: view ?? stored,
+      viewSource,
       workflowStatus: description?.status.name ?? null,
     };
   }
@@ -198,6 +207,7 @@ export class CampaignService {
         target: document.target,
         createdAt: document.created_at,
         view: viewFromSummary(document),
+        viewSource: document.summary === null ? null : 'stored',
         workflowStatus: null,
       })),
       next: page.next === null ? null : encodeCursor(page.next),

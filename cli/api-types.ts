@@ -15,6 +15,8 @@ export interface CampaignJson {
   createdAt: string;
   /** Null until the workflow stored its first summary while no worker responds to the state query. */
   view: CampaignView | null;
+  /** Source of the view: the workflow, or the summary it last stored; left out by older API versions. */
+  viewSource?: 'workflow' | 'stored' | null;
   /** Temporal status of the campaign's latest run; always null in listings, which read no workflow. */
   workflowStatus: string | null;
 }

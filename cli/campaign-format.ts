@@ -31,8 +31,11 @@ export function formatCampaignDetails(campaign: CampaignJson): string {
     return `campaign ${campaign.id}\n${formatFields(fields)}`;
   }
 
+  fields.push(['state', `${view.state}${view.round > 1 ? ` (retry round ${view.round})` : ''}`]);
+  if (campaign.viewSource === 'stored' && campaign.workflowStatus === 'RUNNING') {
+    fields.push(['view', 'stored summary: no worker answered the state query, so the figures below may be behind']);
+  }
   fields.push(
-    ['state', `${view.state}${view.round > 1 ? ` (retry round ${view.round})` : ''}`],
     ['progress', `${renderBar(view.percentDone, 30)} ${formatPercent(view.percentDone)} done`],
     ['targets', view.counts.total === null ? 'not known yet: the target list is being prepared' : String(view.counts.total)],
     ['outcomes', formatOutcomeCounts(view.counts)],

@@ -110,6 +110,12 @@ describe('campaign formatting', () => {
     expect(lines).toContain('  first wave    none');
   });
 
+  it('marks a stored view of a running campaign', () => {
+    const lines = formatCampaignDetails({ ...sampleCampaign(), viewSource: 'stored' }).split('\n');
+    expect(lines).toContain('  view          stored summary: no worker answered the state query, so the figures below may be behind');
+    expect(formatCampaignDetails({ ...sampleCampaign(), viewSource: 'workflow' })).not.toContain('stored summary');
+  });
+
   it('shows a campaign without a view', () => {
     const text = formatCampaignDetails(sampleCampaign(null));
     expect(text).toContain('state     unknown: the campaign has not reported its state yet');

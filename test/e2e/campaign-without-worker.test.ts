@@ -3,8 +3,9 @@ import { startWorkerService, type WorkerService } from '../../worker/worker-serv
 import { createCampaign, startFleet, uniqueProduct, waitForCampaignEnd, waitForRegistered, waitForView } from '../support/campaign-harness';
 import { callApi, startEngine, type RunningEngine } from '../support/engine-harness';
 
-// A campaign control sent while no worker runs. The API cannot confirm it in time and returns a 503
-// that explains why, and Temporal delivers the control once a worker runs again.
+// A campaign read and controlled while no worker runs. The read returns the stored summary and marks
+// it as stored. The API cannot confirm a control in time and returns a 503 that explains why, and Temporal
+// delivers the control once a worker runs again.
 
 const PRODUCT = uniqueProduct('noworker');
 let engine: RunningEngine;
@@ -32,7 +33,14 @@ describe('campaign control without a worker', () => {
       rollout: { maxConcurrent: 2, maxStartsPerMinute: 100_000 },
     });
     await waitForView(engine, campaign.id, 'a device started', (view) => view.counts.started >= 1);
+    expect((await callApi(engine, 'GET', `/campaigns/${campaign.id}`)).body.viewSource).toBe('workflow');
     await engine.worker.stop();
+
+    // Without a worker the query fails, so the view is the stored summary, if the workflow wrote one yet.
+    const away = await callApi(engine, 'GET', `/campaigns/${campaign.id}`);
+    expect(away.status).toBe(200);
+    expect(away.body.workflowStatus).toBe('RUNNING');
+    expect(away.body.viewSource).toBe(away.body.view === null ? null : 'stored');
 
     const pause = await callApi(engine, 'POST', `/campaigns/${campaign.id}/pause`);
     expect(pause.status).toBe(503);
