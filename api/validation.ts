@@ -7,15 +7,32 @@ export interface FieldProblem {
   message: string;
 }
 
-/** Turns zod issues into field problems, naming unknown fields one by one. */
-export function fieldProblems(issues: readonly z.core.$ZodIssue[], prefix = ''): FieldProblem[] {
+/**
+ * Turns zod issues into field problems, naming unknown fields one by one. Given the validated `input`, a
+ * field that is missing from it is reported as `required` instead of as a value of the wrong type.
+ */
+export function fieldProblems(issues: readonly z.core.$ZodIssue[], prefix = '', input?: unknown): FieldProblem[] {
   return issues.flatMap((issue) => {
     const base = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({ field: base ? `${base}.${key}` : key, message: `unknown field '${key}'` }));
     }
+    if (issue.code === 'invalid_type' && issue.path.length > 0 && isMissing(input, issue.path)) {
+      return [{ field: base, message: `required (${issue.expected})` }];
+    }
     return [{ field: base || 'body', message: issue.message }];
   });
+}
+
+/** True when the object at `path` in `input` exists but has no value under the path's last key. */
+function isMissing(input: unknown, path: readonly PropertyKey[]): boolean {
+  let current: unknown = input;
+  for (const key of path.slice(0, -1)) {
+    if (typeof current !== 'object' || current === null) return false;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  if (typeof current !== 'object' || current === null) return false;
+  return (current as Record<PropertyKey, unknown>)[path[path.length - 1]!] === undefined;
 }
 
 /** Sends 400 with every invalid field named, in the message and as a list. */
@@ -36,7 +53,7 @@ export function parseOrReply<T extends z.ZodType>(
 ): z.infer<T> | undefined {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  replyInvalid(reply, fieldProblems(parsed.error.issues, prefix));
+  replyInvalid(reply, fieldProblems(parsed.error.issues, prefix, value));
   return undefined;
 }
 

@@ -208,6 +208,10 @@ describe('single device upgrade end to end', () => {
     expect(response.status).toBe(400);
     const fields = (response.body.fields as { field: string }[]).map((problem) => problem.field).sort();
     expect(fields).toEqual(['color', 'md5', 'size', 'url']);
+    const { md5: _md5, ...withoutMd5 } = FIRMWARE;
+    const missing = await callApi(engine, 'POST', `/ota/${PRODUCT}/${device.deviceName}`, withoutMd5);
+    expect(missing.status).toBe(400);
+    expect(missing.body.message).toBe('md5: required (string)');
     const status = await callApi(engine, 'GET', `/ota/${PRODUCT}/${device.deviceName}`);
     expect(status.body.upgrade).toBeNull();
     expect(device.acceptedCommandCount).toBe(0);
