@@ -56,6 +56,12 @@ export function buildApiServer(deps: ApiDependencies): FastifyInstance {
   // and get the same body shape as validation errors. Anything else is a 500, logged with its request.
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode ?? 500;
+    if (status === 413) {
+      // Fastify's own message leaves out the limit, which differs between routes.
+      const limit = request.routeOptions.bodyLimit ?? MAX_BODY_BYTES;
+      const route = `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`;
+      return reply.code(413).send({ error: 'payload too large', message: `the request body is too large: the limit for ${route} is ${limit} bytes` });
+    }
     if (status < 500) {
       // Fastify's messages may quote the whole URL or body; a short prefix is enough to say what failed.
       return reply.code(status).send({ error: 'invalid request', message: error.message.slice(0, 300) });

@@ -97,7 +97,8 @@ describe('body size limit', () => {
     const body = { type: 'firmware', url: `https://firmware.example/${'a'.repeat(MAX_BODY_BYTES)}`, version: '1.1', size: 1, md5: 'c4ca4238a0b923820dcc509a6f75849b' };
     const response = await send(api.url, 'POST', '/ota/demo/device-1', { token: operator, body });
     expect(response.status).toBe(413);
-    expect(response.json.error).toBe('invalid request');
+    expect(response.json.error).toBe('payload too large');
+    expect(response.json.message).toBe(`the request body is too large: the limit for POST /ota/:productName/:deviceName is ${MAX_BODY_BYTES} bytes`);
   });
 
   it('answers 413 for a form body over 64 KiB', async () => {
@@ -122,6 +123,7 @@ describe('body size limit', () => {
     expect(JSON.stringify(body).length).toBeGreaterThan(MAX_CAMPAIGN_BODY_BYTES);
     const response = await send(api.url, 'POST', '/campaigns', { token: operator, body });
     expect(response.status).toBe(413);
+    expect(response.json.message).toBe(`the request body is too large: the limit for POST /campaigns is ${MAX_CAMPAIGN_BODY_BYTES} bytes`);
   });
 
   it('answers 401 before reading a large body without a token', async () => {
