@@ -66,6 +66,10 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (values['no-demo'] && values['exit-after-demo']) {
+    process.stderr.write('[stack] --no-demo and --exit-after-demo cannot be combined, because without a demo the stack would stop at once. Use one of them\n');
+    return INVALID_CONFIGURATION_EXIT_CODE;
+  }
 
   // Every setting is checked before a logger or a server exists, so an invalid one ends the command
   // with one line that names it.

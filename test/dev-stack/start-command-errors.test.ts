@@ -100,6 +100,14 @@ describe('start-up errors', () => {
     expect(result.stdout).toBe('');
   });
 
+  test('start command rejects contradictory flags', () => {
+    const result = runNode([compiled.stack, '--no-demo', '--exit-after-demo'], { OTA_DATA_DIR: dataDir });
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe('[stack] --no-demo and --exit-after-demo cannot be combined, because without a demo the stack would stop at once. Use one of them\n');
+    expect(result.stdout).toBe('');
+  });
+
   test('start command names a busy port', async () => {
     const [temporalPort, uiPort, ferretdbPort, mqttPort, httpPort] = await findFreePorts(5);
     const busy = net.createServer();
