@@ -56,7 +56,20 @@ export async function startApiService(options: {
 
   const metrics = options.metrics ?? new ProcessMetrics(logger);
   const app = buildApiServer({ temporal: client, taskQueue: temporal.taskQueue, registry, campaignStorage, defaults: options.defaults, logger, metrics, security });
-  await app.listen({ host: options.http.host, port: options.http.port });
+  try {
+    await app.listen({ host: options.http.host, port: options.http.port });
+  } catch (error) {
+    await app.close();
+    await connection.close();
+    await mongo.client.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(
+        `cannot serve the API: port ${options.http.port} on ${options.http.host} (HTTP_PORT) is already in use; ` +
+          'stop the process that listens on it (ss -ltnp shows it) or set HTTP_PORT to a free port',
+      );
+    }
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.http.port;
   const url = `http://${options.http.host}:${port}`;

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import { startApiService } from '../../api/api-service';
@@ -76,6 +77,19 @@ describe('API process start', () => {
     expect(await running.exited).toBe(2);
     expect(running.output()).toContain("invalid configuration: API_TOKENS entry 1: token 'ci' has 17 characters, but at least 32 are required");
     expect(running.output()).not.toContain(short);
+  });
+
+  it('names HTTP_PORT when the port is taken', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen({ host: '127.0.0.1', port: 0 }, () => resolve()));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const running = startApiProcess({ API_AUTH: 'disabled', HTTP_PORT: String(port) });
+      expect(await running.exited).toBe(1);
+      expect(running.output()).toContain(`cannot serve the API: port ${port} on 127.0.0.1 (HTTP_PORT) is already in use`);
+    } finally {
+      busy.close();
+    }
   });
 
   it('starts with tokens and logs their names only', async () => {
