@@ -37,7 +37,7 @@ export function formatCampaignDetails(campaign: CampaignJson): string {
   }
   fields.push(
     ['progress', `${renderBar(view.percentDone, 30)} ${formatPercent(view.percentDone)} done`],
-    ['targets', view.counts.total === null ? 'not known yet: the target list is being prepared' : String(view.counts.total)],
+    ['targets', formatTargetCount(view.counts.total, campaign.productName)],
     ['outcomes', formatOutcomeCounts(view.counts)],
     ['in flight', String(view.inFlight)],
     ['not started', formatCount(view.notStarted)],
@@ -48,6 +48,13 @@ export function formatCampaignDetails(campaign: CampaignJson): string {
     ['ended', view.endedAt === null ? NONE : `${formatTime(view.endedAt)}${view.startedAt === null ? '' : ` (took ${formatDuration(view.endedAt - view.startedAt)})`}`],
   );
   return `campaign ${campaign.id}\n${formatFields(fields)}`;
+}
+
+function formatTargetCount(total: number | null, productName: string): string {
+  if (total === null) return 'not known yet: the target list is being prepared';
+  // A campaign without targets completes at once, which a typo in the product name also causes.
+  if (total === 0) return `0: no registered device of product ${productName} matched the target`;
+  return String(total);
 }
 
 function formatFirstWave(wave: CampaignView['firstWave']): string {

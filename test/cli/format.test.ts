@@ -116,6 +116,12 @@ describe('campaign formatting', () => {
     expect(formatCampaignDetails({ ...sampleCampaign(), viewSource: 'workflow' })).not.toContain('stored summary');
   });
 
+  it('explains a campaign without targets', () => {
+    const view = sampleView({ state: 'completed', counts: { total: 0, started: 0, succeeded: 0, failed: 0, timedOut: 0, skipped: 0, cancelled: 0 }, notStarted: 0, inFlight: 0 });
+    const lines = formatCampaignDetails(sampleCampaign(view)).split('\n');
+    expect(lines).toContain('  targets       0: no registered device of product demo matched the target');
+  });
+
   it('shows a campaign without a view', () => {
     const text = formatCampaignDetails(sampleCampaign(null));
     expect(text).toContain('state     unknown: the campaign has not reported its state yet');
