@@ -14,6 +14,7 @@ import { campaignWorkflowId } from '../workflows/campaign-input';
 import type { MongoCampaignStorage } from '../storage/campaign-storage';
 import type { DeviceRegistry } from '../storage/device-registry';
 import { CampaignService } from './campaign-service';
+import { RouteMethods } from './route-methods';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerDeviceRoutes } from './routes/devices';
 import { registerHealthRoutes } from './routes/health';
@@ -47,6 +48,9 @@ export function buildApiServer(deps: ApiDependencies): FastifyInstance {
     // Longer than any valid name, so that too long a name gets the API's own 400 naming the field.
     routerOptions: { maxParamLength: 256 },
   });
+  // Before any route is added, so that every route is recorded.
+  const routeMethods = new RouteMethods();
+  app.addHook('onRoute', (route) => routeMethods.add(route.url, route.method));
   app.register(formBody, { bodyLimit: MAX_BODY_BYTES });
   // Before any route, so that the hook covers every route, /metrics included, and the not-found handler.
   installApiSecurity(app, deps.security ?? UNPROTECTED_API_SETTINGS, deps.securityOptions);
@@ -74,9 +78,17 @@ export function buildApiServer(deps: ApiDependencies): FastifyInstance {
     request.log.error({ err: error, ...idsFromParams(request.params) }, 'request failed');
     return reply.code(500).send({ error: 'internal error', message: 'the request failed; see the API log for details' });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'not found', message: `no route for ${request.method} ${request.url.split('?')[0]}` }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = routeMethods.allowed(path);
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({ error: 'method not allowed', message: `${request.method} is not allowed for ${path}; allowed: ${allowed.join(', ')}` });
+    }
+    return reply.code(404).send({ error: 'not found', message: `no route for ${request.method} ${path}` });
+  });
 
   const upgrades = new UpgradeService(deps.temporal, deps.taskQueue);
   registerHealthRoutes(app, {

@@ -235,6 +235,13 @@ describe('single device upgrade end to end', () => {
     }
   });
 
+  it('answers 405 for another method', async () => {
+    const response = await fetch(`${engine.apiUrl}/ota/${PRODUCT}/any`, { method: 'PUT' });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, HEAD, POST');
+    expect(((await response.json()) as { error: string }).error).toBe('method not allowed');
+  });
+
   it('answers 404 for an unknown device', async () => {
     expect((await callApi(engine, 'GET', `/devices/${PRODUCT}/nobody`)).status).toBe(404);
     expect((await callApi(engine, 'GET', `/ota/${PRODUCT}/nobody`)).status).toBe(404);
