@@ -62,7 +62,7 @@ function isTransient(error: unknown): boolean {
   return error instanceof ApiError && error.status >= 500;
 }
 
-/** Prints how the campaign ended and returns 0 only for a completed campaign. */
+/** Prints how the campaign ended and returns 0 only for a completed campaign that started every device. */
 function reportEnd(id: string, campaign: CampaignJson, context: CommandContext): ExitCode {
   const { view, workflowStatus } = campaign;
   const out = context.io.stdout;
@@ -81,6 +81,12 @@ function reportEnd(id: string, campaign: CampaignJson, context: CommandContext):
   }
   switch (view.state) {
     case 'completed':
+      // A retry round completes once its devices ended, while devices that an aborted or cancelled earlier
+      // round never started stay untouched.
+      if ((view.notStarted ?? 0) > 0) {
+        out.write(`campaign ${id} completed round ${view.round}, but ${view.notStarted} devices were never started, because an earlier round stopped early; ${details}\n`);
+        return ExitCode.FAILURE;
+      }
       out.write(`campaign ${id} completed: ${details}\n`);
       return ExitCode.OK;
     case 'aborted':

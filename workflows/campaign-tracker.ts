@@ -120,8 +120,10 @@ export class CampaignTracker {
     this.endedAt = null;
     this.limiter = StartRateLimiter.full(input.rollout.maxStartsPerMinute, now);
     this.lastReportAt = now;
+    // Devices that earlier rounds handed to the start activity, less those this round retries. Devices an
+    // aborted or cancelled round never started are not retried, so they stay in notStarted.
     const base = input.baseCounts;
-    this.handled = base ? (base.total ?? 0) - base.failed - base.timedOut : 0;
+    this.handled = base ? base.started + base.skipped - base.failed - base.timedOut : 0;
     this.duplicateReports = 0;
     this.runNumber = 1;
   }

@@ -231,6 +231,16 @@ describe('campaign watch against a stub', () => {
     expect(lines[3]).toBe('campaign c1 completed: succeeded 4, failed 0, timed out 0, skipped 0, cancelled 0 (100% done, took 1m 00s)');
   });
 
+  it('fails for a retry round that left devices unstarted', async () => {
+    const view = { ...campaignView('completed', 50), round: 2, notStarted: 2 };
+    handler = (_request, response) => sendJson(response, 200, campaign(view, 'COMPLETED'));
+    const result = await runCli(['campaign', 'watch', 'c1', '--interval-ms', '100', '--api', apiUrl]);
+    expect(result.code).toBe(1);
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(
+      'campaign c1 completed round 2, but 2 devices were never started, because an earlier round stopped early; succeeded 2, failed 0, timed out 0, skipped 0, cancelled 0 (50% done, took 1m 00s)',
+    );
+  });
+
   it('gives up after repeated failures', async () => {
     let reads = 0;
     handler = (_request, response) => {

@@ -66,6 +66,14 @@ describe('campaign controls', () => {
     expect(view.counts.failed).toBe(failures);
     expect(view.notStarted).toBe(20 - expectedFinished);
     expect(view.abortReason).toContain(`${failures} of ${expectedFinished} finished devices failed or timed out`);
+
+    // A retry round retries the failed devices only, and those the abort left unstarted stay so. The
+    // devices fail again, so the round may abort too and leave some of its own devices unstarted.
+    expect((await callApi(engine, 'POST', `/campaigns/${campaign.id}/retry-failed`)).status).toBe(200);
+    const retried = await waitForCampaignEnd(engine, campaign.id);
+    expect(retried.round).toBe(2);
+    expect(retried.notStarted).toBeGreaterThanOrEqual(20 - expectedFinished);
+    expect(retried.counts.started + retried.counts.skipped + retried.notStarted!).toBe(20);
   });
 
   it('holds the window while paused and continues on resume', async () => {

@@ -277,6 +277,16 @@ describe('CampaignTracker', () => {
     expect(view.round).toBe(2);
   });
 
+  it('keeps devices an aborted round never started', () => {
+    const base = { total: 100, started: 29, succeeded: 17, failed: 12, timedOut: 0, skipped: 0, cancelled: 0 };
+    const tracker = new CampaignTracker(campaignInput({ round: 2, baseCounts: base }), T0);
+    const view = tracker.view();
+    expect(view.counts.started).toBe(17);
+    // The 12 failed devices wait for this round; the 71 never started stay as they were.
+    expect(view.notStarted).toBe(83);
+    expect(view.percentDone).toBe(17);
+  });
+
   it('waits in scheduled until its start time', () => {
     const tracker = new CampaignTracker(campaignInput({ startAt: T0 + 60_000 }), T0);
     expect(tracker.state).toBe('scheduled');
