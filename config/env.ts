@@ -40,7 +40,6 @@ function isSecret(name: string): boolean {
 }
 
 export const portSchema = z.coerce.number().int().min(0).max(65535);
-export const millisecondsSchema = z.coerce.number().int().positive();
 export const booleanSchema = z
   .enum(['true', 'false', '1', '0'], { error: "expected 'true' or 'false'" })
   .transform((value) => value === 'true' || value === '1');

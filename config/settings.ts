@@ -4,7 +4,7 @@ import type { ApiToken } from '../api/auth/api-token';
 import { DEFAULT_RATE_LIMIT, validateApiSecuritySettings, type ApiSecuritySettings } from '../api/auth/security-settings';
 import { readApiTokensFile } from '../api/auth/token-file-setting';
 import { parseApiTokensSetting } from '../api/auth/token-list-setting';
-import { booleanSchema, ConfigError, millisecondsSchema, parseEnv, portSchema } from './env';
+import { booleanSchema, ConfigError, parseEnv, portSchema } from './env';
 
 type Env = Record<string, string | undefined>;
 
@@ -24,11 +24,22 @@ export function loadTemporalSettings(env: Env = process.env) {
     },
     env,
   );
+  if ((settings.TEMPORAL_TLS_CERT_PATH === undefined) !== (settings.TEMPORAL_TLS_KEY_PATH === undefined)) {
+    throw new ConfigError('invalid configuration: TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together');
+  }
+  // Each of these settings only works over TLS, so setting one turns TLS on.
+  const tlsSettings = (['TEMPORAL_TLS_CERT_PATH', 'TEMPORAL_TLS_CA_PATH', 'TEMPORAL_TLS_SERVER_NAME', 'TEMPORAL_API_KEY'] as const).filter(
+    (name) => settings[name] !== undefined,
+  );
+  if (env.TEMPORAL_TLS !== undefined && !settings.TEMPORAL_TLS && tlsSettings.length > 0) {
+    const names = tlsSettings.join(', ');
+    throw new ConfigError(`invalid configuration: TEMPORAL_TLS is false, but ${names} ${tlsSettings.length === 1 ? 'needs' : 'need'} TLS; unset TEMPORAL_TLS or ${names}`);
+  }
   return {
     address: settings.TEMPORAL_ADDRESS,
     namespace: settings.TEMPORAL_NAMESPACE,
     taskQueue: settings.TEMPORAL_TASK_QUEUE,
-    tls: settings.TEMPORAL_TLS || settings.TEMPORAL_TLS_CERT_PATH !== undefined || settings.TEMPORAL_API_KEY !== undefined,
+    tls: settings.TEMPORAL_TLS || tlsSettings.length > 0,
     tlsCertPath: settings.TEMPORAL_TLS_CERT_PATH,
     tlsKeyPath: settings.TEMPORAL_TLS_KEY_PATH,
     tlsCaPath: settings.TEMPORAL_TLS_CA_PATH,
@@ -56,9 +67,10 @@ export function loadMongoSettings(env: Env = process.env): MongoSettings {
         .default('mongodb://127.0.0.1:27017'),
       MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, { error: 'must be a MongoDB database name' }).default('ota'),
       // 'majority' keeps an acknowledged write through the loss of a replica set's primary.
+      // 0 would make writes unacknowledged, which the engine's guarantees rule out.
       MONGO_WRITE_CONCERN: z
         .string()
-        .regex(/^(majority|[0-9])$/, { error: "must be 'majority' or a number of members such as 1" })
+        .regex(/^(majority|[1-9])$/, { error: "must be 'majority' or a number of members from 1 to 9 (0, unacknowledged writes, is not supported)" })
         .default('majority'),
     },
     env,
@@ -183,16 +195,20 @@ export function loadApiSecuritySettings(env: Env = process.env): ApiSecuritySett
   return security;
 }
 
+// Ranges the upgrade workflow accepts. Checked here, a default the workflow would reject stops the API at
+// start-up instead of failing every request that relies on it.
+const upgradeDurationSchema = z.coerce.number().int().min(100).max(7 * 24 * 3_600_000);
+
 /** Defaults for a device upgrade that a request does not set. */
 export function loadUpgradeDefaults(env: Env = process.env) {
   const settings = parseEnv(
     {
-      OTA_COMMAND_TTL_MS: millisecondsSchema.default(10 * 60_000),
-      OTA_STALL_TIMEOUT_MS: millisecondsSchema.default(5 * 60_000),
-      OTA_VERIFY_TIMEOUT_MS: millisecondsSchema.default(10 * 60_000),
-      OTA_ATTEMPT_TIMEOUT_MS: millisecondsSchema.default(60 * 60_000),
+      OTA_COMMAND_TTL_MS: upgradeDurationSchema.default(10 * 60_000),
+      OTA_STALL_TIMEOUT_MS: upgradeDurationSchema.default(5 * 60_000),
+      OTA_VERIFY_TIMEOUT_MS: upgradeDurationSchema.default(10 * 60_000),
+      OTA_ATTEMPT_TIMEOUT_MS: upgradeDurationSchema.default(60 * 60_000),
       OTA_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
-      OTA_RETRY_INITIAL_BACKOFF_MS: millisecondsSchema.default(30_000),
+      OTA_RETRY_INITIAL_BACKOFF_MS: z.coerce.number().int().min(0).max(24 * 3_600_000).default(30_000),
     },
     env,
   );

@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../../config/env';
-import { DEFAULT_WORKER_SETTINGS, loadMongoSettings, loadMqttSettings, loadTemporalSettings, loadWorkerSettings } from '../../config/settings';
+import {
+  DEFAULT_WORKER_SETTINGS,
+  loadMongoSettings,
+  loadMqttSettings,
+  loadTemporalSettings,
+  loadUpgradeDefaults,
+  loadWorkerSettings,
+} from '../../config/settings';
 import { temporalConnectionOptions } from '../../temporal/connection-options';
 
 // Settings for production servers: each invalid one stops the process at start-up with the setting named.
@@ -66,6 +73,10 @@ describe('MongoDB settings', () => {
     expect(() => loadMongoSettings({ MONGO_WRITE_CONCERN: 'all' })).toThrow(/MONGO_WRITE_CONCERN/);
   });
 
+  it('rejects unacknowledged writes', () => {
+    expect(() => loadMongoSettings({ MONGO_WRITE_CONCERN: '0' })).toThrow(/MONGO_WRITE_CONCERN: .*0, unacknowledged writes, is not supported/);
+  });
+
   it('rejects a URL of another scheme without echoing its credentials', () => {
     let error: unknown;
     try {
@@ -97,6 +108,35 @@ describe('Temporal settings', () => {
 
   it('names an invalid boolean', () => {
     expect(() => loadTemporalSettings({ TEMPORAL_TLS: 'yes' })).toThrow(/TEMPORAL_TLS: expected 'true' or 'false'/);
+  });
+
+  it('turns TLS on for a CA or server name', () => {
+    expect(loadTemporalSettings({ TEMPORAL_TLS_CA_PATH: caFile }).tls).toBe(true);
+    expect(loadTemporalSettings({ TEMPORAL_TLS_SERVER_NAME: 'temporal' }).tls).toBe(true);
+    expect(loadTemporalSettings({}).tls).toBe(false);
+  });
+
+  it('rejects TLS off with TLS settings', () => {
+    expect(() => loadTemporalSettings({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'key' })).toThrow(
+      'invalid configuration: TEMPORAL_TLS is false, but TEMPORAL_API_KEY needs TLS; unset TEMPORAL_TLS or TEMPORAL_API_KEY',
+    );
+    expect(loadTemporalSettings({ TEMPORAL_TLS: 'false' }).tls).toBe(false);
+  });
+
+  it('checks the certificate pair before connecting', () => {
+    expect(() => loadTemporalSettings({ TEMPORAL_TLS_KEY_PATH: caFile })).toThrow(ConfigError);
+  });
+});
+
+describe('upgrade defaults', () => {
+  it('rejects defaults the workflow would reject', () => {
+    expect(() => loadUpgradeDefaults({ OTA_STALL_TIMEOUT_MS: '50' })).toThrow(/OTA_STALL_TIMEOUT_MS/);
+    expect(() => loadUpgradeDefaults({ OTA_COMMAND_TTL_MS: String(8 * 24 * 3_600_000) })).toThrow(/OTA_COMMAND_TTL_MS/);
+    expect(() => loadUpgradeDefaults({ OTA_RETRY_INITIAL_BACKOFF_MS: '99999999999' })).toThrow(/OTA_RETRY_INITIAL_BACKOFF_MS/);
+  });
+
+  it('accepts the limits', () => {
+    expect(loadUpgradeDefaults({ OTA_STALL_TIMEOUT_MS: '100', OTA_RETRY_INITIAL_BACKOFF_MS: '0' })).toMatchObject({ stallTimeoutMs: 100, initialBackoffMs: 0 });
   });
 });
 
