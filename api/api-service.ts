@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { ConfigError } from '../config/env';
 import type { HttpSettings, MongoSettings, TemporalSettings, UpgradeDefaults } from '../config/settings';
 import { ProcessMetrics } from '../metrics/process-metrics';
 import type { Logger } from '../observability/logger';
@@ -62,11 +63,16 @@ export async function startApiService(options: {
     await app.close();
     await connection.close();
     await mongo.client.close();
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
       throw new Error(
         `cannot serve the API: port ${options.http.port} on ${options.http.host} (HTTP_PORT) is already in use; ` +
           'stop the process that listens on it (ss -ltnp shows it) or set HTTP_PORT to a free port',
       );
+    }
+    // The host does not resolve or is no address of this machine, which only another setting can fix.
+    if (code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL' || code === 'EAI_AGAIN') {
+      throw new ConfigError(`invalid configuration: HTTP_HOST: cannot listen on '${options.http.host}' (${code}); set it to an address of this machine, such as 127.0.0.1`);
     }
     throw error;
   }

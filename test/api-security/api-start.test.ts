@@ -92,6 +92,12 @@ describe('API process start', () => {
     }
   });
 
+  it('rejects an HTTP_HOST of another machine', async () => {
+    const running = startApiProcess({ API_AUTH: 'disabled', HTTP_HOST: '192.0.2.1' });
+    expect(await running.exited).toBe(2);
+    expect(running.output()).toContain("invalid configuration: HTTP_HOST: cannot listen on '192.0.2.1' (EADDRNOTAVAIL)");
+  });
+
   it('starts with tokens and logs their names only', async () => {
     const token = newToken();
     const running = startApiProcess({ API_TOKENS: `grafana:read:${token}` });
