@@ -25,7 +25,12 @@ export const upgradeOptionsSchema = z.strictObject({
   backoffCoefficient: z.number().min(1).max(10).optional(),
   maxBackoffMs: z.number().int().min(0).max(24 * 3_600_000).optional(),
   retryableReasons: z.array(failureReasonSchema).max(20).optional(),
-});
+}).refine(
+  // Checked here for a request that sets both, so that the CLI, which validates files with this schema,
+  // rejects such a file before it sends it. policyProblems checks the values after defaults.
+  (options) => options.initialBackoffMs === undefined || options.maxBackoffMs === undefined || options.maxBackoffMs >= options.initialBackoffMs,
+  { error: 'maxBackoffMs must be at least initialBackoffMs', path: ['maxBackoffMs'] },
+);
 export type UpgradeOptions = z.infer<typeof upgradeOptionsSchema>;
 
 /** Fills the options a request left out from the configured defaults. */

@@ -139,6 +139,12 @@ describe('campaign file loading', () => {
     ]);
   });
 
+  it('rejects a backoff maximum below its start', async () => {
+    const text = `${VALID_YAML}upgrade:\n  initialBackoffMs: 60000\n  maxBackoffMs: 1000\n`;
+    const message = await inputError(() => validate(text, 'lamps.yaml'));
+    expect(message).toBe('invalid campaign file lamps.yaml:\n  lamps.yaml:17:17: upgrade.maxBackoffMs: maxBackoffMs must be at least initialBackoffMs');
+  });
+
   it('tells to quote a YAML version read as a number', async () => {
     const message = await inputError(() => validate(VALID_YAML.replace('version: "1.1"', 'version: 1.10'), 'lamps.yaml'));
     expect(message).toContain('lamps.yaml:9:12: firmware.version: Invalid input: expected string, received number; YAML reads 1.10 as a number, so quote it: "1.10"');
