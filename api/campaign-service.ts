@@ -93,6 +93,10 @@ export interface CampaignResponse {
   productName: string;
   firmware: CampaignDocument['firmware'];
   target: CampaignDocument['target'];
+  /** Rollout rules as received, with their defaults applied. */
+  rollout: CampaignDocument['rollout'];
+  /** Timeouts and retry policy of each device's upgrade, resolved from the request and the defaults. */
+  upgrade: CampaignDocument['upgrade'];
   createdAt: Date;
   /** Latest view from the workflow, or from the stored summary when the workflow cannot answer. */
   view: CampaignView | null;
@@ -188,6 +192,8 @@ export class CampaignService {
       productName: document.product_name,
       firmware: document.firmware,
       target: document.target,
+      rollout: document.rollout,
+      upgrade: document.upgrade,
       createdAt: document.created_at,
       view: view ?? stored,
       viewSource,
@@ -205,6 +211,8 @@ export class CampaignService {
         productName: document.product_name,
         firmware: document.firmware,
         target: document.target,
+        rollout: document.rollout,
+        upgrade: document.upgrade,
         createdAt: document.created_at,
         view: viewFromSummary(document),
         viewSource: document.summary === null ? null : 'stored',

@@ -1,6 +1,6 @@
 import type { Fleet } from '../../device-sim/fleet';
 import { startWorkerService, type WorkerService } from '../../worker/worker-service';
-import { createCampaign, startFleet, uniqueProduct, waitForCampaignEnd, waitForRegistered, waitForView } from '../support/campaign-harness';
+import { createCampaign, FAST_UPGRADE, startFleet, uniqueProduct, waitForCampaignEnd, waitForRegistered, waitForView } from '../support/campaign-harness';
 import { callApi, startEngine, type RunningEngine } from '../support/engine-harness';
 
 // A campaign read and controlled while no worker runs. The read returns the stored summary and marks
@@ -33,7 +33,11 @@ describe('campaign control without a worker', () => {
       rollout: { maxConcurrent: 2, maxStartsPerMinute: 100_000 },
     });
     await waitForView(engine, campaign.id, 'a device started', (view) => view.counts.started >= 1);
-    expect((await callApi(engine, 'GET', `/campaigns/${campaign.id}`)).body.viewSource).toBe('workflow');
+    const running = await callApi(engine, 'GET', `/campaigns/${campaign.id}`);
+    expect(running.body.viewSource).toBe('workflow');
+    // The definition comes back with the view.
+    expect(running.body.rollout.maxConcurrent).toBe(2);
+    expect(running.body.upgrade.retry.maxAttempts).toBe(FAST_UPGRADE.maxAttempts);
     await engine.worker.stop();
 
     // Without a worker the query fails, so the view is the stored summary, if the workflow wrote one yet.
