@@ -3,6 +3,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
@@ -231,7 +232,11 @@ export class CampaignService {
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) throw new CampaignConflictError(error.cause?.message ?? error.message);
       if (error instanceof WorkflowNotFoundError) throw new CampaignConflictError(`cannot ${action} campaign ${id}: it has ended`);
-      if (grpcStatusCode(error) === GRPC_DEADLINE_EXCEEDED) throw new CampaignControlTimeoutError(id, action);
+      // The client reports a timed-out update as this error. Its cause had gRPC status CANCELLED in one
+      // test run, so the error type is checked as well as a DEADLINE_EXCEEDED status.
+      if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || grpcStatusCode(error) === GRPC_DEADLINE_EXCEEDED) {
+        throw new CampaignControlTimeoutError(id, action);
+      }
       throw error;
     }
   }
