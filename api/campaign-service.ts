@@ -33,8 +33,8 @@ const GRPC_DEADLINE_EXCEEDED = 4;
 
 /**
  * Raised when a pause, resume or cancel was not confirmed in time, usually because no worker runs the
- * campaign's workflow. Temporal holds such an update in memory only: a worker may still receive it later,
- * or it may be lost.
+ * campaign's workflow. Temporal keeps such an update in memory only, so a worker may still receive it
+ * later, or it may be lost.
  */
 export class CampaignControlTimeoutError extends Error {
   constructor(

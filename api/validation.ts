@@ -17,22 +17,23 @@ export function fieldProblems(issues: readonly z.core.$ZodIssue[], prefix = '', 
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({ field: base ? `${base}.${key}` : key, message: `unknown field '${key}'` }));
     }
-    if (issue.code === 'invalid_type' && issue.path.length > 0 && isMissing(input, issue.path)) {
+    if (issue.code === 'invalid_type' && isMissingField(input, issue.path)) {
       return [{ field: base, message: `required (${issue.expected})` }];
     }
     return [{ field: base || 'body', message: issue.message }];
   });
 }
 
-/** True when the object at `path` in `input` exists but has no value under the path's last key. */
-function isMissing(input: unknown, path: readonly PropertyKey[]): boolean {
-  let current: unknown = input;
+/** True when the object that `path` leads into exists in `input` and has no key for the path's last step. */
+export function isMissingField(input: unknown, path: readonly PropertyKey[]): boolean {
+  const last = path.at(-1);
+  if (last === undefined) return false;
+  let parent: unknown = input;
   for (const key of path.slice(0, -1)) {
-    if (typeof current !== 'object' || current === null) return false;
-    current = (current as Record<PropertyKey, unknown>)[key];
+    if (typeof parent !== 'object' || parent === null) return false;
+    parent = (parent as Record<PropertyKey, unknown>)[key];
   }
-  if (typeof current !== 'object' || current === null) return false;
-  return (current as Record<PropertyKey, unknown>)[path[path.length - 1]!] === undefined;
+  return typeof parent === 'object' && parent !== null && !Array.isArray(parent) && !Object.hasOwn(parent, last);
 }
 
 /** Sends 400 with every invalid field named, in the message and as a list. */

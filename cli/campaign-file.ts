@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { createCampaignRequestSchema } from '../api/campaign-request';
+import { isMissingField } from '../api/validation';
 import { InputFileError } from './errors';
 import { formatLocation, readSourceDocument, type SourceDocument, type SourcePosition } from './source-document';
 
@@ -55,11 +56,7 @@ export function campaignFileProblems(document: SourceDocument, issues: readonly 
 }
 
 function describeIssue(document: SourceDocument, issue: z.core.$ZodIssue): string {
-  const parent = valueAt(document.value, issue.path.slice(0, -1));
-  const last = issue.path.at(-1);
-  if (issue.code === 'invalid_type' && last !== undefined && isObject(parent) && !Object.hasOwn(parent, String(last))) {
-    return 'missing required field';
-  }
+  if (issue.code === 'invalid_type' && isMissingField(document.value, issue.path)) return 'missing required field';
   // YAML reads an unquoted 1.10 as the number 1.1, which is never what a version means.
   const value = valueAt(document.value, issue.path);
   if (document.format === 'yaml' && issue.code === 'invalid_type' && issue.expected === 'string' && typeof value === 'number') {

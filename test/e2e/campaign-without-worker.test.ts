@@ -59,8 +59,8 @@ describe('campaign control without a worker', () => {
       logger: engine.logger.child({ service: 'worker' }),
       tuning: { shutdownGraceTime: '1s' },
     });
-    // Temporal holds an undelivered update in memory only, so the pause may arrive or be lost. A client
-    // does what the 503 says: it reads the campaign, and sends the pause again unless it took effect.
+    // Temporal keeps an undelivered update in memory only, so the pause may arrive or be lost. A client
+    // follows the 503's advice: it reads the campaign, and sends the pause again unless it took effect.
     const afterWorker = await waitFor('a view from the new worker', async () => {
       const response = await callApi(engine, 'GET', `/campaigns/${campaign.id}`);
       return response.body.viewSource === 'workflow' ? response.body : undefined;
