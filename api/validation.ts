@@ -9,7 +9,7 @@ export interface FieldProblem {
 
 /**
  * Turns zod issues into field problems, naming unknown fields one by one. Given the validated `input`, a
- * field that is missing from it is reported as `required` instead of as a value of the wrong type.
+ * field that is missing from it is reported as missing instead of as a value of the wrong type.
  */
 export function fieldProblems(issues: readonly z.core.$ZodIssue[], prefix = '', input?: unknown): FieldProblem[] {
   return issues.flatMap((issue) => {
@@ -18,7 +18,7 @@ export function fieldProblems(issues: readonly z.core.$ZodIssue[], prefix = '', 
       return issue.keys.map((key) => ({ field: base ? `${base}.${key}` : key, message: `unknown field '${key}'` }));
     }
     if (issue.code === 'invalid_type' && isMissingField(input, issue.path)) {
-      return [{ field: base, message: `required (${issue.expected})` }];
+      return [{ field: base, message: `missing required field (expected ${issue.expected})` }];
     }
     return [{ field: base || 'body', message: issue.message }];
   });

@@ -14,8 +14,8 @@ function problemsOf(input: unknown) {
 }
 
 describe('fieldProblems', () => {
-  it('names missing fields as required', () => {
-    expect(problemsOf({ size: 1 })).toEqual([{ field: 'version', message: 'required (string)' }]);
+  it('names missing fields', () => {
+    expect(problemsOf({ size: 1 })).toEqual([{ field: 'version', message: 'missing required field (expected string)' }]);
   });
 
   it('keeps the type message for wrong values', () => {
@@ -26,7 +26,7 @@ describe('fieldProblems', () => {
 
   it('treats a null field as wrong, not missing', () => {
     const [problem] = problemsOf({ version: null, size: 1 });
-    expect(problem!.message).not.toContain('required');
+    expect(problem!.message).not.toContain('missing');
   });
 
   it('names unknown fields one by one', () => {

@@ -211,7 +211,7 @@ describe('single device upgrade end to end', () => {
     const { md5: _md5, ...withoutMd5 } = FIRMWARE;
     const missing = await callApi(engine, 'POST', `/ota/${PRODUCT}/${device.deviceName}`, withoutMd5);
     expect(missing.status).toBe(400);
-    expect(missing.body.message).toBe('md5: required (string)');
+    expect(missing.body.message).toBe('md5: missing required field (expected string)');
     const status = await callApi(engine, 'GET', `/ota/${PRODUCT}/${device.deviceName}`);
     expect(status.body.upgrade).toBeNull();
     expect(device.acceptedCommandCount).toBe(0);
